@@ -1,0 +1,153 @@
+import uuid
+
+from django.contrib.postgres.functions import RandomUUID, TransactionNow
+from django.db import models
+
+from identity.models import PatientCanonical
+from providers.models import ProviderCM
+
+
+class ParticipationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    GRADUATED = "graduated", "Graduated"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ContingencyManagement(models.Model):
+    """A CM program that people enroll in (the seed references it but leaves its columns open)."""
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
+    name = models.TextField(unique=True)
+    description = models.TextField(blank=True, default="", db_default="")
+    is_active = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
+
+    class Meta:
+        db_table = "contingency_management"
+        verbose_name = "CM program"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PatientCM(models.Model):
+    """Everything the CM program keeps about a person beyond identity; one per canonical patient."""
+
+    class EnrollmentSource(models.TextChoices):
+        ACUTE_CARE = "acute_care", "Acute care"
+        OUTPATIENT = "outpatient", "Outpatient"
+        REFERRAL = "referral", "Referral"
+        EXISTING_PATIENT = "existing_patient", "Existing Moonlit patient"
+
+    class SmartphoneAccess(models.TextChoices):
+        YES = "yes", "Yes"
+        LIMITED = "limited", "Limited"
+        NO = "no", "No"
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
+    canonical_patient = models.OneToOneField(
+        PatientCanonical, on_delete=models.PROTECT, null=True, related_name="cm_record"
+    )
+    phone = models.TextField(null=True, blank=True)
+    email = models.TextField(null=True, blank=True)
+    insurance_primary = models.TextField(null=True, blank=True)
+    medicaid_id = models.TextField(null=True, blank=True)
+    enrollment_source = models.TextField(choices=EnrollmentSource, null=True, blank=True)
+    consent_date = models.DateTimeField(null=True, blank=True)
+    smartphone_access = models.TextField(choices=SmartphoneAccess, null=True, blank=True)
+    emergency_contact_name = models.TextField(null=True, blank=True)
+    emergency_contact_phone = models.TextField(null=True, blank=True)
+    address_street = models.TextField(null=True, blank=True)
+    address_city = models.TextField(null=True, blank=True)
+    address_state = models.TextField(default="UT", db_default="UT", null=True, blank=True)
+    address_zip = models.TextField(null=True, blank=True)
+    preferred_language = models.TextField(
+        default="English", db_default="English", null=True, blank=True
+    )
+    status = models.TextField(
+        choices=ParticipationStatus,
+        default=ParticipationStatus.ACTIVE,
+        db_default=ParticipationStatus.ACTIVE,
+        null=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
+
+    class Meta:
+        db_table = "patients_cm"
+        verbose_name = "CM patient"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(smartphone_access__in=["yes", "limited", "no"]),
+                name="patients_cm_smartphone_access_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "paused", "graduated", "withdrawn"]),
+                name="patients_cm_status_check",
+            ),
+        ]
+
+    def __str__(self):
+        return f"CM record of {self.canonical_patient}"
+
+
+class Enrollment(models.Model):
+    """A person's enrollment in one CM program, with the points and streak they have earned."""
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
+    canonical_patient = models.ForeignKey(
+        PatientCanonical, on_delete=models.PROTECT, null=True, related_name="enrollments"
+    )
+    cm_patient = models.ForeignKey(
+        PatientCM, on_delete=models.PROTECT, null=True, related_name="enrollments"
+    )
+    cm_program = models.ForeignKey(
+        ContingencyManagement, on_delete=models.PROTECT, null=True, related_name="enrollments"
+    )
+    cpss_provider = models.ForeignKey(
+        ProviderCM, on_delete=models.PROTECT, null=True, blank=True, related_name="enrollments"
+    )
+    total_points = models.IntegerField(default=0, db_default=0, null=True)
+    current_streak = models.IntegerField(default=0, db_default=0, null=True)
+    enrollment_date = models.DateTimeField(db_default=TransactionNow(), null=True)
+    status = models.TextField(
+        choices=ParticipationStatus,
+        default=ParticipationStatus.ACTIVE,
+        db_default=ParticipationStatus.ACTIVE,
+        null=True,
+    )
+    medicaid_verification = models.JSONField(null=True, blank=True)
+    pod_assignment = models.TextField(null=True, blank=True)
+    notes = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
+
+    class Meta:
+        db_table = "cm_enrollments"
+        verbose_name = "CM enrollment"
+        ordering = ["-enrollment_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["canonical_patient", "cm_program"],
+                name="cm_enrollments_canonical_patient_id_cm_program_id_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "paused", "graduated", "withdrawn"]),
+                name="cm_enrollments_status_check",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["cpss_provider", "status"], name="cm_enrollments_cpss_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.canonical_patient} in {self.cm_program}"

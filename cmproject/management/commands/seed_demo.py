@@ -1,0 +1,197 @@
+"""Load realistic, clearly fictional demo data. Safe to rerun: it finds what it made before."""
+
+import datetime
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from cm_program.models import PatientCM
+from cm_program.services import cm_patient_create, enrollment_create, program_get_or_create
+from identity.services import find_or_create_canonical_patient
+from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
+from intakeq_link.services import intakeq_link_create
+from providers.models import ProviderCM
+from providers.services import provider_cm_create
+
+PROGRAM_NAME = "Stimulant Use CM (demo)"
+
+# (username, group, first, last, CM role or None, credentials)
+STAFF = [
+    ("demo-admin", "Admin", "Avery", "Admin", None, None),
+    ("demo-supervisor", "CPSS Supervisor", "Ana", "Reyes", "supervisor", "CPSS-II"),
+    ("demo-cpss", "CPSS", "Maria", "Lopez", "cpss", "CPSS-II"),
+    ("demo-cpss2", "CPSS", "Daniel", "Chen", "cpss", "CPSS-I"),
+    ("demo-psychiatry", "Psychiatry", "Priya", "Shah", None, None),
+]
+
+# IntakeQ EMR patients, as the IntakeQ sync would have written them.
+INTAKEQ_PATIENTS = [
+    ("IQ-DEMO-1001", "John", "Smith", "1985-06-15", "(801) 555-0147", "john.smith@example.com"),
+    ("IQ-DEMO-1002", "Maria", "Garcia", "1978-11-02", "(801) 555-0112", "mgarcia@example.com"),
+    ("IQ-DEMO-1003", "Robert", "Johnson", "1969-04-30", "(385) 555-0190", None),
+    ("IQ-DEMO-1004", "Emily", "Davis", "1995-08-19", "(801) 555-0175", "emily.d@example.com"),
+    ("IQ-DEMO-1005", "Michael", "Brown", "1988-01-07", None, "mbrown@example.com"),
+    ("IQ-DEMO-1006", "Sarah", "Wilson", "1990-12-12", "(435) 555-0133", None),
+]
+
+# CM participants: (first, last, dob, cpss username, status, points, streak, source, pod,
+#                   IntakeQ client id when the person is also a Moonlit psychiatry patient)
+CM_PATIENTS = [
+    (
+        "Jessica",
+        "Martinez",
+        "1992-03-22",
+        "demo-cpss",
+        "active",
+        240,
+        6,
+        "acute_care",
+        "Pod A",
+        None,
+    ),
+    (
+        "John",
+        "Smith",
+        "1985-06-15",
+        "demo-cpss",
+        "active",
+        120,
+        3,
+        "existing_patient",
+        "Pod A",
+        "IQ-DEMO-1001",
+    ),
+    ("Tyler", "Nguyen", "1987-05-14", "demo-cpss", "paused", 60, 0, "referral", "Pod B", None),
+    ("Brianna", "Clark", "1996-10-03", "demo-cpss2", "active", 310, 9, "outpatient", "Pod B", None),
+    (
+        "Marcus",
+        "Hall",
+        "2000-07-21",
+        "demo-cpss2",
+        "graduated",
+        520,
+        12,
+        "acute_care",
+        "Pod C",
+        None,
+    ),
+    ("Kayla", "Young", "1993-01-30", "demo-cpss2", "active", 30, 1, "referral", "Pod C", None),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (refuses to run with DEBUG off). Prints the demo logins."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo only runs with DEBUG on; it must never touch real data.")
+        with transaction.atomic():
+            logins = self._staff()
+            program = program_get_or_create(
+                name=PROGRAM_NAME, description="Demo program: points for negative drug tests."
+            )
+            intakeq = self._intakeq_patients()
+            created = self._cm_patients(program, intakeq)
+        self.stdout.write(f"Demo data ready ({created} new CM enrollments).")
+        self.stdout.write("Demo logins (demo-only passwords, regenerated on every run):")
+        for username, group, password in logins:
+            self.stdout.write(f"  {username:<18} {password:<16} {group}")
+
+    def _staff(self):
+        User = get_user_model()
+        logins = []
+        for username, group_name, first, last, cm_role, credentials in STAFF:
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                },
+            )
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.is_staff = group_name == "Admin"
+            user.is_superuser = group_name == "Admin"
+            user.save()
+            group, _ = Group.objects.get_or_create(name=group_name)
+            user.groups.add(group)
+            if cm_role and not ProviderCM.objects.filter(user=user).exists():
+                provider_cm_create(
+                    first_name=first,
+                    last_name=last,
+                    email=user.email,
+                    role=cm_role,
+                    credentials=credentials,
+                    hire_date=datetime.date(2024, 9, 3),
+                    user=user,
+                )
+            logins.append((username, group_name, password))
+        return logins
+
+    def _intakeq_patients(self):
+        by_client_id = {}
+        for client_id, first, last, dob, phone, email in INTAKEQ_PATIENTS:
+            patient, _ = IntakeQPatient.objects.get_or_create(
+                intakeq_client_id=client_id,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "date_of_birth": datetime.date.fromisoformat(dob),
+                    "phone": phone,
+                    "email": email,
+                },
+            )
+            by_client_id[client_id] = patient
+        return by_client_id
+
+    def _cm_patients(self, program, intakeq):
+        providers = {p.user.username: p for p in ProviderCM.objects.select_related("user")}
+        created = 0
+        for index, row in enumerate(CM_PATIENTS):
+            first, last, dob, cpss, status, points, streak, source, pod, client_id = row
+            canonical, _ = find_or_create_canonical_patient(
+                first_name=first, last_name=last, date_of_birth=dob
+            )
+            iq_patient = intakeq.get(client_id)
+            if (
+                iq_patient
+                and not PatientIntakeQLink.objects.filter(canonical_patient=canonical).exists()
+            ):
+                intakeq_link_create(
+                    canonical_patient=canonical,
+                    intakeq_patient=iq_patient,
+                    confidence_score=Decimal("1.00"),
+                    linked_by=providers[cpss].pk,
+                )
+            cm_patient = PatientCM.objects.filter(canonical_patient=canonical).first()
+            if cm_patient is None:
+                cm_patient = cm_patient_create(
+                    canonical_patient=canonical,
+                    phone=iq_patient.phone if iq_patient else f"(801) 555-01{60 + index}",
+                    email=iq_patient.email if iq_patient else None,
+                    insurance_primary="Utah Medicaid",
+                    enrollment_source=source,
+                    consent_date=timezone.now() - datetime.timedelta(days=30 + 7 * index),
+                    smartphone_access="yes" if index % 3 else "limited",
+                    status=status,
+                )
+            if not cm_patient.enrollments.filter(cm_program=program).exists():
+                enrollment_create(
+                    canonical_patient=canonical,
+                    cm_patient=cm_patient,
+                    cm_program=program,
+                    cpss_provider=providers[cpss],
+                    total_points=points,
+                    current_streak=streak,
+                    status=status,
+                    pod_assignment=pod,
+                )
+                created += 1
+        return created

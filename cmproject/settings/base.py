@@ -1,0 +1,155 @@
+"""Settings shared by every environment, read from the environment or a ``.env`` file.
+
+DEBUG is off unless the environment turns it on (``make demo`` and the tests do).
+"""
+
+import secrets
+import warnings
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from cmproject.embedded_postgres import embedded_database_settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def local_secret_key() -> str:
+    """A per-checkout key kept in git-ignored var/, so no key is ever committed."""
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_filters",
+    "cmproject",
+    "identity",
+    "providers",
+    "intakeq_link",
+    "cm_program",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cmproject.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "cmproject.wsgi.application"
+
+
+def required(name: str) -> str:
+    """A setting that has no default: unset or empty stops the start with one sentence."""
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"Set {name} in the environment; it has no default here.")
+    return value
+
+
+def database_settings(*, allow_embedded: bool = True) -> dict:
+    """DATABASE_URL if set, else (outside production) the embedded PostgreSQL."""
+    url = env.str("DATABASE_URL", default="")
+    if not url:
+        if not allow_embedded:
+            raise ImproperlyConfigured("Set DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/NAME.")
+        return embedded_database_settings(VAR_DIR / "pgdata")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the error below says it in one line
+            config = environ.Env.db_url_config(url)
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is malformed: expected postgres://USER:PASSWORD@HOST:PORT/NAME."
+        ) from exc
+    if config.get("ENGINE") != "django.db.backends.postgresql" or not config.get("NAME"):
+        raise ImproperlyConfigured(
+            "DATABASE_URL must be a PostgreSQL URL with a database name: "
+            "postgres://USER:PASSWORD@HOST:PORT/NAME."
+        )
+    config.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=10)
+    )
+    return config
+
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/Denver"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_AGE = 15 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Matches at or above this score are linked to IntakeQ without a person confirming them.
+CM_AUTO_LINK_MIN_SCORE = env.float("CM_AUTO_LINK_MIN_SCORE", default=0.97)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # SQL parameters carry names and birth dates: never log them.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # pgserver narrates every start and stop of the embedded server at INFO.
+        "pgserver": {"level": "WARNING"},
+    },
+}

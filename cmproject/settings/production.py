@@ -1,0 +1,20 @@
+"""Production: secrets come from the environment with no default; a missing one stops the start."""
+
+from .base import *  # noqa: F403
+from .base import database_settings, env, required
+
+DEBUG = False
+SECRET_KEY = required("SECRET_KEY")
+DATABASES = {"default": database_settings(allow_embedded=False)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+ALLOWED_HOSTS = required("ALLOWED_HOSTS").split(",")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"

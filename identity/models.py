@@ -1,0 +1,62 @@
+import uuid
+
+from django.contrib.postgres.functions import RandomUUID, TransactionNow
+from django.db import models
+
+
+class NormalizeName(models.Func):
+    """cm_normalize_name(text): the database's definition of 'the same name' (see normalization)."""
+
+    function = "cm_normalize_name"
+    output_field = models.TextField()
+
+
+class PatientCanonical(models.Model):
+    """One row per real person: identity only, no clinical or program data."""
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
+    first_name = models.TextField()
+    last_name = models.TextField()
+    date_of_birth = models.DateField()
+    # Not in the seed: computed by the database, so clients that insert only the seed's columns
+    # still get the normalized uniqueness below.
+    first_name_normalized = models.GeneratedField(
+        expression=NormalizeName("first_name"),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    last_name_normalized = models.GeneratedField(
+        expression=NormalizeName("last_name"),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
+
+    class Meta:
+        db_table = "patients_canonical"
+        verbose_name = "canonical patient"
+        ordering = ["last_name", "first_name", "date_of_birth"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first_name", "last_name", "date_of_birth"],
+                name="patients_canonical_first_name_last_name_date_of_birth_key",
+            ),
+            # The seed's UNIQUE lets 'Jessica ' and 'jessica' become two people; this one does not.
+            models.UniqueConstraint(
+                fields=["first_name_normalized", "last_name_normalized", "date_of_birth"],
+                name="patients_canonical_normalized_identity_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["date_of_birth"], name="patients_canonical_dob_idx"),
+            models.Index(
+                fields=["last_name_normalized", "first_name_normalized"],
+                name="patients_canonical_name_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} ({self.date_of_birth:%Y-%m-%d})"

@@ -1,0 +1,45 @@
+"""Name normalization: one definition in SQL (for the database's uniqueness) and its twin in Python.
+
+The SQL function ``cm_normalize_name`` is what the unique index is built on, so the database
+decides whether two spellings are the same key. The Python twin is used for matching and for
+showing staff why two records were proposed; tests keep the two in agreement.
+
+Rules: Unicode NFD with combining marks dropped (accents), lower case, apostrophes and periods
+dropped (O'Brien = OBrien), hyphens/commas/underscores and any whitespace run become one space,
+trimmed. The name as typed is kept for display.
+"""
+
+import re
+import unicodedata
+
+# Letters NFD does not decompose.
+_EXTRA_FOLDS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "t", "æ": "a", "œ": "o", "ß": "s", "ı": "i"}
+)
+_DROPPED = re.compile(r"['’‘`ʼ.]")
+_SEPARATORS = re.compile(r"[\s\u00a0\-‐‑–—,_]+")
+
+NORMALIZE_NAME_SQL = r"""
+CREATE OR REPLACE FUNCTION cm_normalize_name(name text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT btrim(
+    regexp_replace(
+      regexp_replace(
+        translate(
+          lower(regexp_replace(normalize(name, NFD), '[\u0300-\u036f]', '', 'g')),
+          'øłđðþæœßı', 'olddtaosi'
+        ),
+        '[''’‘`ʼ.]', '', 'g'
+      ),
+      '[\s\u00a0\-‐‑–—,_]+', ' ', 'g'
+    )
+  )
+$$;
+"""
+
+
+def normalize_name(name: str) -> str:
+    decomposed = unicodedata.normalize("NFD", name)
+    without_marks = "".join(ch for ch in decomposed if not ("\u0300" <= ch <= "\u036f"))
+    folded = without_marks.lower().translate(_EXTRA_FOLDS)
+    return _SEPARATORS.sub(" ", _DROPPED.sub("", folded)).strip()

@@ -1,0 +1,110 @@
+"""One factory per model. Names are fictional; dates of birth are in the past."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from cm_program.models import ContingencyManagement, Enrollment, PatientCM
+from identity.models import PatientCanonical
+from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
+from providers.models import Provider, ProviderCM
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+
+class PatientCanonicalFactory(factory.django.DjangoModelFactory):
+    first_name = factory.Faker("first_name")
+    last_name = factory.Sequence(lambda n: f"Testperson{n}")
+    date_of_birth = factory.Faker(
+        "date_between", start_date=datetime.date(1950, 1, 1), end_date=datetime.date(2005, 12, 31)
+    )
+
+    class Meta:
+        model = PatientCanonical
+
+
+class ContingencyManagementFactory(factory.django.DjangoModelFactory):
+    name = factory.Sequence(lambda n: f"CM program {n}")
+
+    class Meta:
+        model = ContingencyManagement
+
+
+class PatientCMFactory(factory.django.DjangoModelFactory):
+    canonical_patient = factory.SubFactory(PatientCanonicalFactory)
+    phone = "(801) 555-0100"
+    email = factory.Sequence(lambda n: f"participant{n}@example.com")
+    insurance_primary = "Utah Medicaid"
+    enrollment_source = PatientCM.EnrollmentSource.ACUTE_CARE
+    smartphone_access = PatientCM.SmartphoneAccess.YES
+
+    class Meta:
+        model = PatientCM
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    """A row of the practice's legacy `providers` table."""
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    role = "psychiatrist"
+    credentials = "MD"
+
+    class Meta:
+        model = Provider
+
+
+class ProviderCMFactory(factory.django.DjangoModelFactory):
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"cpss{n}@example.com")
+    role = ProviderCM.Role.CPSS
+    credentials = "CPSS-I"
+
+    class Meta:
+        model = ProviderCM
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    cm_patient = factory.SubFactory(PatientCMFactory)
+    canonical_patient = factory.SelfAttribute("cm_patient.canonical_patient")
+    cm_program = factory.SubFactory(ContingencyManagementFactory)
+    cpss_provider = factory.SubFactory(ProviderCMFactory)
+
+    class Meta:
+        model = Enrollment
+
+
+class IntakeQPatientFactory(factory.django.DjangoModelFactory):
+    intakeq_client_id = factory.Sequence(lambda n: f"IQ-{100000 + n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Sequence(lambda n: f"Emrperson{n}")
+    date_of_birth = factory.Faker(
+        "date_between", start_date=datetime.date(1950, 1, 1), end_date=datetime.date(2005, 12, 31)
+    )
+    phone = "(801) 555-0199"
+    email = factory.Sequence(lambda n: f"emr{n}@example.com")
+
+    class Meta:
+        model = IntakeQPatient
+
+
+class PatientIntakeQLinkFactory(factory.django.DjangoModelFactory):
+    canonical_patient = factory.SubFactory(PatientCanonicalFactory)
+    intakeq_patient = factory.SubFactory(IntakeQPatientFactory)
+    confidence_score = Decimal("1.00")
+
+    class Meta:
+        model = PatientIntakeQLink
