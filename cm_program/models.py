@@ -135,6 +135,11 @@ class Enrollment(models.Model):
         db_table = "cm_enrollments"
         verbose_name = "CM enrollment"
         ordering = ["-enrollment_date"]
+        permissions = [
+            ("enroll_patient", "Can enroll patients in a CM program"),
+            ("view_all_cm_patients", "Can see every CM patient, not only their own caseload"),
+            ("reassign_cpss", "Can reassign an enrollment to another CPSS"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["canonical_patient", "cm_program"],

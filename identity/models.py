@@ -39,6 +39,10 @@ class PatientCanonical(models.Model):
         db_table = "patients_canonical"
         verbose_name = "canonical patient"
         ordering = ["last_name", "first_name", "date_of_birth"]
+        permissions = [
+            ("view_complete_patient_view", "Can see a person across CM and IntakeQ"),
+            ("view_dual_enrollment_report", "Can see who is in both CM and IntakeQ"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["first_name", "last_name", "date_of_birth"],

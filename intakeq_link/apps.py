@@ -5,3 +5,9 @@ class IntakeqLinkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "intakeq_link"
     verbose_name = "IntakeQ link"
+
+    def ready(self):
+        from identity.matching import register_candidate_source
+        from intakeq_link.matching import intakeq_records
+
+        register_candidate_source("intakeq", intakeq_records)

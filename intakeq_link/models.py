@@ -28,6 +28,9 @@ class IntakeQPatient(models.Model):
         db_table = "patients"
         verbose_name = "IntakeQ patient"
         ordering = ["last_name", "first_name"]
+        permissions = [
+            ("search_intakeqpatient", "Can search IntakeQ patients to enroll one in CM"),
+        ]
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
@@ -64,6 +67,9 @@ class PatientIntakeQLink(models.Model):
     class Meta:
         db_table = "patients_intakeq_link"
         verbose_name = "IntakeQ link"
+        permissions = [
+            ("review_patientintakeqlink", "Can confirm or reject proposed IntakeQ links"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(confidence_score__gte=0, confidence_score__lte=1),

@@ -1,0 +1,39 @@
+"""Staff groups and what each may do. The names are a contract: tests and the admins use them.
+
+Object-level scoping (a CPSS sees only their own caseload) is enforced by the querysets'
+``visible_to(user)``; these are the model-level permissions behind it.
+"""
+
+CPSS = "CPSS"
+CPSS_SUPERVISOR = "CPSS Supervisor"
+PSYCHIATRY = "Psychiatry"
+ADMIN = "Admin"
+
+_CPSS_PERMISSIONS = [
+    "cm_program.view_contingencymanagement",
+    "cm_program.view_patientcm",
+    "cm_program.add_patientcm",
+    "cm_program.change_patientcm",
+    "cm_program.view_enrollment",
+    "cm_program.add_enrollment",
+    "cm_program.change_enrollment",
+    "cm_program.enroll_patient",
+    "identity.view_patientcanonical",
+    "identity.add_patientcanonical",
+    # Scenario 2: find the existing Moonlit patient being enrolled, and link to them.
+    "intakeq_link.search_intakeqpatient",
+    "intakeq_link.add_patientintakeqlink",
+]
+
+GROUP_PERMISSIONS = {
+    CPSS: _CPSS_PERMISSIONS,
+    CPSS_SUPERVISOR: [
+        *_CPSS_PERMISSIONS,
+        "cm_program.view_all_cm_patients",
+        "cm_program.reassign_cpss",
+        "providers.view_providercm",
+    ],
+    # The EMR side only: nothing that would tell them a patient is in the CM program.
+    PSYCHIATRY: ["intakeq_link.view_intakeqpatient"],
+    ADMIN: "__all__",
+}
