@@ -37,3 +37,15 @@ GROUP_PERMISSIONS = {
     PSYCHIATRY: ["intakeq_link.view_intakeqpatient"],
     ADMIN: "__all__",
 }
+
+
+def grant_admin_group_new_permissions(sender, app_config, using="default", **kwargs):
+    """post_migrate: the Admin group holds every permission, including apps installed later."""
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.using(using).filter(name=ADMIN).first()
+    if group is None:
+        return
+    group.permissions.add(
+        *Permission.objects.using(using).filter(content_type__app_label=app_config.label)
+    )

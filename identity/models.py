@@ -3,6 +3,8 @@ import uuid
 from django.contrib.postgres.functions import RandomUUID, TransactionNow
 from django.db import models
 
+from identity.querysets import PatientCanonicalQuerySet
+
 
 class NormalizeName(models.Func):
     """cm_normalize_name(text): the database's definition of 'the same name' (see normalization)."""
@@ -34,6 +36,8 @@ class PatientCanonical(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
     updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
+
+    objects = PatientCanonicalQuerySet.as_manager()
 
     class Meta:
         db_table = "patients_canonical"

@@ -4,6 +4,7 @@ from django.contrib.postgres.functions import RandomUUID, TransactionNow
 from django.db import models
 
 from identity.models import PatientCanonical
+from intakeq_link.querysets import IntakeQPatientQuerySet, PatientIntakeQLinkQuerySet
 
 
 class IntakeQPatient(models.Model):
@@ -22,6 +23,8 @@ class IntakeQPatient(models.Model):
     email = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IntakeQPatientQuerySet.as_manager()
 
     class Meta:
         managed = False
@@ -63,6 +66,8 @@ class PatientIntakeQLink(models.Model):
         null=True, blank=True, help_text="The CM provider who confirmed the match."
     )
     confidence_score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+
+    objects = PatientIntakeQLinkQuerySet.as_manager()
 
     class Meta:
         db_table = "patients_intakeq_link"

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.postgres.functions import RandomUUID, TransactionNow
 from django.db import models
 
+from providers.querysets import ProviderCMQuerySet
+
 
 class Provider(models.Model):
     """The practice's existing `providers` table (psychiatry), owned by others: never migrated here.
@@ -75,6 +77,8 @@ class ProviderCM(models.Model):
     max_caseload = models.IntegerField(default=30, db_default=30, null=True)
     created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
     updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
+
+    objects = ProviderCMQuerySet.as_manager()
 
     class Meta:
         db_table = "providers_cm"

@@ -3,6 +3,7 @@
 DEBUG is off unless the environment turns it on (``make demo`` and the tests do).
 """
 
+import datetime
 import secrets
 import warnings
 from pathlib import Path
@@ -34,7 +35,8 @@ def local_secret_key() -> str:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for the Admin group and a verified second factor (cmproject/admin.py).
+    "cmproject.apps.SecureAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,11 +44,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_filters",
+    "pgtrigger",
+    "pghistory",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "cmproject",
     "identity",
     "providers",
     "intakeq_link",
     "cm_program",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -55,8 +63,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "cmproject.middleware.RequireTwoFactorMiddleware",
+    "cmproject.middleware.NoStoreForSignedInMiddleware",
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lock-out response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cmproject.urls"
@@ -122,6 +136,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username/address is refused before the password is checked.
+    "cmproject.auth_backends.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -138,18 +158,47 @@ SESSION_COOKIE_AGE = 15 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# Login throttling (django-axes, database handler): 5 failures for one username from one address
+# lock that pair for 15 minutes; a success resets the count.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Two-factor sign-in (django-otp, TOTP).
+OTP_TOTP_ISSUER = "Moonlit CM"
+
+# Audit trail (django-pghistory): triggers are installed by `migrate` (post_migrate) rather than
+# by per-app migrations, so the tracked apps' migration history stays untouched; the event
+# tables themselves live in the audit app's migrations.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+PGHISTORY_APPEND_ONLY = True
+
 # Matches at or above this score are linked to IntakeQ without a person confirming them.
 CM_AUTO_LINK_MIN_SCORE = env.float("CM_AUTO_LINK_MIN_SCORE", default=0.97)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Request paths and query strings can carry names and search terms: strip them from records.
+    "filters": {"no_phi": {"()": "cmproject.logging.RedactRequestFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_phi"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # SQL parameters carry names and birth dates: never log them.
     "loggers": {
+        # Django's own handlers (mail_admins renders the request, POST data included) are
+        # replaced by the filtered console handler.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # pgserver narrates every start and stop of the embedded server at INFO.
         "pgserver": {"level": "WARNING"},
+        # django-axes announces its configuration at INFO on every start.
+        "axes.apps": {"level": "WARNING"},
+        # pgtrigger narrates each trigger it installs after every migrate.
+        "pgtrigger": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,48 @@
+from django.contrib import admin
+
+from audit.models import (
+    EnrollmentEvent,
+    PatientAccessLog,
+    PatientCanonicalEvent,
+    PatientCMEvent,
+    PatientIntakeQLinkEvent,
+    ProviderCMEvent,
+)
+from cmproject.access import ReadOnlyAdminMixin
+
+
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Change history rows: readable by admins, filterable by the changed row's id."""
+
+    list_display = ["pgh_created_at", "pgh_label", "pgh_obj_id", "context_summary"]
+    list_filter = ["pgh_label"]
+    list_select_related = ["pgh_context"]
+    ordering = ["-pgh_id"]
+
+    @admin.display(description="who / via")
+    def context_summary(self, event):
+        context = event.pgh_context
+        if context is None:
+            return "—"
+        metadata = context.metadata or {}
+        who = metadata.get("user") or metadata.get("os_user") or "—"
+        via = metadata.get("url") or metadata.get("command") or ""
+        return f"{who} {via}".strip()
+
+
+for event_model in (
+    PatientCanonicalEvent,
+    PatientCMEvent,
+    PatientIntakeQLinkEvent,
+    EnrollmentEvent,
+    ProviderCMEvent,
+):
+    admin.site.register(event_model, EventAdmin)
+
+
+@admin.register(PatientAccessLog)
+class PatientAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["viewed_at", "username", "patient_kind", "patient_id", "path"]
+    list_filter = ["patient_kind"]
+    search_fields = ["username"]
+    date_hierarchy = "viewed_at"

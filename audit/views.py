@@ -1,0 +1,27 @@
+from django.shortcuts import get_object_or_404, render
+
+from audit.selectors import patient_access_history, patient_change_history
+from cmproject.access import admin_required
+from identity.models import PatientCanonical
+
+
+@admin_required
+def patient_history(request, pk):
+    """Admins only: every recorded change to one person's rows and every view of their pages."""
+    patient = get_object_or_404(PatientCanonical, pk=pk)
+    # Reverse one-to-one accessors raise an AttributeError subclass when the row is absent.
+    cm_record = getattr(patient, "cm_record", None)
+    link = getattr(patient, "intakeq_link", None)
+    return render(
+        request,
+        "audit/patient_history.html",
+        {
+            "patient": patient,
+            "changes": patient_change_history(canonical_patient_id=patient.pk),
+            "views": patient_access_history(
+                canonical_patient_id=patient.pk,
+                cm_patient_ids=[cm_record.pk] if cm_record else [],
+                intakeq_patient_ids=[link.intakeq_patient_id] if link else [],
+            )[:500],
+        },
+    )

@@ -1,0 +1,100 @@
+"""Who is who, and the one rule every queryset of PHI follows: ``visible_to(user)``.
+
+Roles are the staff groups of ``cmproject.groups``; a superuser counts as Admin. Object scoping
+lives in each model's queryset (``PatientCM.objects.visible_to(user)`` and friends); a queryset
+without ``visible_to`` is visible to admins only (deny by default).
+"""
+
+from django.db.models import QuerySet
+
+from cmproject import groups
+
+
+def in_group(user, name: str) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    cache = getattr(user, "_cm_group_names", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._cm_group_names = cache
+    return name in cache
+
+
+def is_admin(user) -> bool:
+    return bool(getattr(user, "is_superuser", False) and user.is_active) or in_group(
+        user, groups.ADMIN
+    )
+
+
+def is_supervisor(user) -> bool:
+    return in_group(user, groups.CPSS_SUPERVISOR)
+
+
+def is_cpss(user) -> bool:
+    return in_group(user, groups.CPSS)
+
+
+def is_psychiatry(user) -> bool:
+    return in_group(user, groups.PSYCHIATRY)
+
+
+def requires_two_factor(user) -> bool:
+    """Admins must sign in with a second factor; everyone else may."""
+    return is_admin(user)
+
+
+def scoped(queryset: QuerySet, user) -> QuerySet:
+    """``queryset.visible_to(user)`` where the model defines it, else admins only."""
+    visible_to = getattr(queryset, "visible_to", None)
+    if visible_to is not None:
+        return visible_to(user)
+    return queryset if is_admin(user) else queryset.none()
+
+
+class ScopedAdminMixin:
+    """For every ModelAdmin of PHI: the changelist, change pages, search and autocomplete all
+    start from ``visible_to(request.user)``, so an object outside the user's scope is a 404."""
+
+    def get_queryset(self, request):
+        return scoped(super().get_queryset(request), request.user)
+
+    def has_module_permission(self, request):
+        return is_admin(request.user) and super().has_module_permission(request)
+
+
+class ReadOnlyAdminMixin:
+    """Audit rows: readable by admins, never added, changed or deleted through the site."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+def role_required(*checks):
+    """View decorator: signed in (else the login page) and passing one of ``checks`` (else 403)."""
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+    from django.core.exceptions import PermissionDenied
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not any(check(request.user) for check in checks):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+admin_required = role_required(is_admin)

@@ -1,0 +1,64 @@
+"""Admin-only pages across systems: one person everywhere, and who is in both CM and IntakeQ.
+
+The data comes from identity's selectors; these views only check the role, log the view and
+render whatever shape the selectors return (model instances, dicts, lists of either).
+"""
+
+from django.db import models
+from django.http import Http404
+from django.shortcuts import render
+
+from audit.access_log import PatientKind, record_patient_view
+from cmproject.access import role_required
+
+
+def _may(permission):
+    return lambda user: user.has_perm(permission)
+
+
+def _rows(value):
+    """(label, value) pairs for a model instance or a mapping; other values as one row."""
+    if isinstance(value, models.Model):
+        return [(f.verbose_name, getattr(value, f.attname)) for f in value._meta.concrete_fields]
+    if isinstance(value, dict):
+        return list(value.items())
+    return [("", value)]
+
+
+def _sections(view):
+    if isinstance(view, dict):
+        items = view.items()
+    else:
+        items = ((name, getattr(view, name)) for name in vars(view) if not name.startswith("_"))
+    sections = []
+    for name, value in items:
+        if isinstance(value, list | tuple | models.QuerySet):
+            sections.extend((f"{name} {i + 1}", _rows(item)) for i, item in enumerate(value))
+        else:
+            sections.append((name, _rows(value) if value is not None else []))
+    return sections
+
+
+@role_required(_may("identity.view_complete_patient_view"))
+def complete_patient_view(request, pk):
+    from identity.selectors import get_complete_patient_view
+
+    from identity.models import PatientCanonical
+
+    if not PatientCanonical.objects.visible_to(request.user).filter(pk=pk).exists():
+        raise Http404
+    view = get_complete_patient_view(pk)
+    record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=pk)
+    return render(
+        request,
+        "cmproject/complete_patient_view.html",
+        {"patient_id": pk, "sections": _sections(view)},
+    )
+
+
+@role_required(_may("identity.view_dual_enrollment_report"))
+def dual_enrollment_report(request):
+    from identity.selectors import dual_enrollment_report as report
+
+    rows = [_rows(row) for row in report()]
+    return render(request, "cmproject/dual_enrollment_report.html", {"rows": rows})

@@ -1,0 +1,26 @@
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+@transaction.atomic
+def totp_device_get_or_create(*, user, name: str = "Authenticator app") -> TOTPDevice:
+    """The user's confirmed TOTP device, else the one being set up (made if absent)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    if device is not None:
+        return device
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    if device is None:
+        device = TOTPDevice(user=user, name=name, confirmed=False)
+        device.full_clean()
+        device.save()
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, device: TOTPDevice) -> TOTPDevice:
+    if device.confirmed:
+        return device
+    device.confirmed = True
+    device.full_clean()
+    device.save(update_fields=["confirmed"])
+    return device

@@ -1,0 +1,31 @@
+"""Psychiatry's pages: IntakeQ patients, read-only. They show nothing about the CM program."""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from audit.access_log import PatientKind, record_patient_view
+from cmproject.access import role_required
+from intakeq_link.selectors import intakeq_patient_get, intakeq_patient_search
+
+
+def _may_view_intakeq(user) -> bool:
+    return user.has_perm("intakeq_link.view_intakeqpatient")
+
+
+@role_required(_may_view_intakeq)
+def patient_list(request):
+    query = request.GET.get("q", "").strip()[:100]
+    page = Paginator(intakeq_patient_search(user=request.user, query=query), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "intakeq_link/patient_list.html", {"page": page, "query": query})
+
+
+@role_required(_may_view_intakeq)
+def patient_detail(request, pk):
+    patient = intakeq_patient_get(user=request.user, pk=pk)
+    if patient is None:
+        raise Http404
+    record_patient_view(request, patient_kind=PatientKind.INTAKEQ, patient_id=patient.pk)
+    return render(request, "intakeq_link/patient_detail.html", {"patient": patient})
