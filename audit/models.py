@@ -18,59 +18,43 @@ def _trackers():
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
 
-class PatientCanonicalEvent(
-    pghistory.create_event_model(
-        PatientCanonical,
+def _event_model(tracked_model, model_name: str, db_table: str, verbose_name: str, **options):
+    # append_only (PGHISTORY_APPEND_ONLY) puts a trigger on the event table that refuses
+    # UPDATE and DELETE: history cannot be rewritten, by the site or by SQL.
+    return pghistory.create_event_model(
+        tracked_model,
         *_trackers(),
-        # Generated columns cannot be written; they follow from the names anyway.
-        exclude=["first_name_normalized", "last_name_normalized"],
         app_label="audit",
-        model_name="PatientCanonicalEvent",
+        model_name=model_name,
+        abstract=False,
+        meta={"db_table": db_table, "verbose_name": verbose_name},
+        **options,
     )
-):
-    class Meta:
-        db_table = "audit_patients_canonical_event"
-        verbose_name = "canonical patient change"
 
 
-class PatientCMEvent(
-    pghistory.create_event_model(
-        PatientCM, *_trackers(), app_label="audit", model_name="PatientCMEvent"
-    )
-):
-    class Meta:
-        db_table = "audit_patients_cm_event"
-        verbose_name = "CM patient change"
-
-
-class PatientIntakeQLinkEvent(
-    pghistory.create_event_model(
-        PatientIntakeQLink, *_trackers(), app_label="audit", model_name="PatientIntakeQLinkEvent"
-    )
-):
-    class Meta:
-        db_table = "audit_patients_intakeq_link_event"
-        verbose_name = "IntakeQ link change"
-
-
-class EnrollmentEvent(
-    pghistory.create_event_model(
-        Enrollment, *_trackers(), app_label="audit", model_name="EnrollmentEvent"
-    )
-):
-    class Meta:
-        db_table = "audit_cm_enrollments_event"
-        verbose_name = "CM enrollment change"
-
-
-class ProviderCMEvent(
-    pghistory.create_event_model(
-        ProviderCM, *_trackers(), app_label="audit", model_name="ProviderCMEvent"
-    )
-):
-    class Meta:
-        db_table = "audit_providers_cm_event"
-        verbose_name = "CM provider change"
+PatientCanonicalEvent = _event_model(
+    PatientCanonical,
+    "PatientCanonicalEvent",
+    "audit_patients_canonical_event",
+    "canonical patient change",
+    # Generated columns cannot be written; they follow from the names anyway.
+    exclude=["first_name_normalized", "last_name_normalized"],
+)
+PatientCMEvent = _event_model(
+    PatientCM, "PatientCMEvent", "audit_patients_cm_event", "CM patient change"
+)
+PatientIntakeQLinkEvent = _event_model(
+    PatientIntakeQLink,
+    "PatientIntakeQLinkEvent",
+    "audit_patients_intakeq_link_event",
+    "IntakeQ link change",
+)
+EnrollmentEvent = _event_model(
+    Enrollment, "EnrollmentEvent", "audit_cm_enrollments_event", "CM enrollment change"
+)
+ProviderCMEvent = _event_model(
+    ProviderCM, "ProviderCMEvent", "audit_providers_cm_event", "CM provider change"
+)
 
 
 class PatientAccessLog(models.Model):

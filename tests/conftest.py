@@ -13,3 +13,46 @@ def dictfetchall():
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _force_login_includes_second_factor(monkeypatch):
+    """``client.force_login`` skips the password; for users who need a second factor (admins)
+    it skips that too, as if they had given it, so tests of pages need not sign in twice.
+    Tests of two-factor itself sign in through the login and two-factor pages."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        from cmproject.access import requires_two_factor
+        from cmproject.services import totp_device_confirm, totp_device_get_or_create
+
+        if requires_two_factor(user):
+            device = totp_device_confirm(device=totp_device_get_or_create(user=user))
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture
+def staff_user():
+    """``staff_user("CPSS")``: an active user in that staff group (a CPSS gets a ProviderCM)."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import ProviderCMFactory, UserFactory
+
+    def make(group_name, **fields):
+        user = UserFactory(is_staff=group_name == "Admin", **fields)
+        user.groups.add(Group.objects.get(name=group_name))
+        if group_name in ("CPSS", "CPSS Supervisor"):
+            role = "cpss" if group_name == "CPSS" else "supervisor"
+            ProviderCMFactory(user=user, role=role)
+        return user
+
+    return make

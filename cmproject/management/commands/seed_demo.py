@@ -2,6 +2,7 @@
 
 import datetime
 import secrets
+from base64 import b32encode
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,8 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.context import command_context
 from cm_program.models import PatientCM
 from cm_program.services import cm_patient_create, enrollment_create, program_get_or_create
+from cmproject.services import totp_device_confirm, totp_device_get_or_create
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
 from intakeq_link.services import intakeq_link_create
@@ -91,7 +94,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo only runs with DEBUG on; it must never touch real data.")
-        with transaction.atomic():
+        with command_context("seed_demo"), transaction.atomic():
             logins = self._staff()
             program = program_get_or_create(
                 name=PROGRAM_NAME, description="Demo program: points for negative drug tests."
@@ -102,6 +105,12 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (demo-only passwords, regenerated on every run):")
         for username, group, password in logins:
             self.stdout.write(f"  {username:<18} {password:<16} {group}")
+        self.stdout.write(
+            "Admins also need a two-factor code: add the key below to an authenticator app, or "
+            "print the current code with `manage.py demo_totp_code demo-admin`."
+        )
+        for username, secret, url in self._two_factor_keys(logins):
+            self.stdout.write(f"  {username:<18} key {secret}  ({url})")
 
     def _staff(self):
         User = get_user_model()
@@ -134,6 +143,17 @@ class Command(BaseCommand):
                 )
             logins.append((username, group_name, password))
         return logins
+
+    def _two_factor_keys(self, logins):
+        User = get_user_model()
+        keys = []
+        for username, group_name, _ in logins:
+            if group_name != "Admin":
+                continue
+            device = totp_device_get_or_create(user=User.objects.get(username=username))
+            totp_device_confirm(device=device)
+            keys.append((username, b32encode(device.bin_key).decode(), device.config_url))
+        return keys
 
     def _intakeq_patients(self):
         by_client_id = {}

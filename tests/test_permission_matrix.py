@@ -1,0 +1,196 @@
+"""Every URL of the project × every role, against the expected-access table below.
+
+A URL pattern with no rule here fails ``test_every_url_pattern_has_an_access_rule``: adding a
+page means deciding who may see it. Admin URLs are covered by family (index, per-model pages)
+and sampled per registered model; an admin URL outside the known families fails too.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cmproject.services import totp_device_get_or_create
+from tests.factories import (
+    EnrollmentFactory,
+    IntakeQPatientFactory,
+    PatientIntakeQLinkFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ANONYMOUS, CPSS, SUPERVISOR, PSYCHIATRY, ADMIN = (
+    "anonymous",
+    "CPSS",
+    "CPSS Supervisor",
+    "Psychiatry",
+    "Admin",
+)
+ROLES = [ANONYMOUS, CPSS, SUPERVISOR, PSYCHIATRY, ADMIN]
+STAFF = {CPSS, SUPERVISOR, PSYCHIATRY, ADMIN}
+EVERYONE = {ANONYMOUS} | STAFF
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset
+    method: str = "get"
+    kwargs: tuple = ()  # URL kwargs, as names of objects made by the `objects` fixture
+    ok_status: int = 200
+
+
+def rule(allowed, **options):
+    return Rule(allowed=frozenset(allowed), **options)
+
+
+# The expected-access table: URL name -> who may open it.
+RULES = {
+    "home": rule(STAFF),
+    "login": rule(EVERYONE),
+    "logout": rule(EVERYONE, method="post", ok_status=302),
+    "two-factor": rule(STAFF),
+    "intakeq:patient-list": rule({PSYCHIATRY, ADMIN}),
+    "intakeq:patient-detail": rule({PSYCHIATRY, ADMIN}, kwargs=(("pk", "intakeq_patient"),)),
+    "audit:patient-history": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
+    "complete-patient-view": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
+    "dual-enrollment-report": rule({ADMIN}),
+}
+
+# Admin URLs: the whole site is for the Admin group (with a verified second factor).
+ADMIN_SITE_NAMES = re.compile(
+    r"^admin:(index|login|logout|password_change|password_change_done|jsi18n|autocomplete|"
+    r"view_on_site|app_list)$"
+)
+ADMIN_MODEL_PAGES = ("changelist", "add", "history", "delete", "change")
+# Extra admin pages some ModelAdmins add: Admin group only, like the rest of the site.
+ADMIN_EXTRA_PAGES = {
+    "admin:auth_user_password_change",
+    "admin:otp_totp_totpdevice_config",
+    "admin:otp_totp_totpdevice_qrcode",
+}
+
+
+def _walk(resolver, prefix="", namespace=None):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace
+            ns = f"{namespace}:{inner}" if namespace and inner else (inner or namespace)
+            yield from _walk(pattern, prefix + str(pattern.pattern), ns)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+            yield name, prefix + str(pattern.pattern)
+
+
+def _admin_model_page_names():
+    return {
+        f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}"
+        for model in admin.site._registry
+        for page in ADMIN_MODEL_PAGES
+    }
+
+
+def _is_admin_unnamed(name, route):
+    """The admin's two unnamed patterns: the catch-all, and each model's old-style change URL
+    (a redirect to the change page, so covered by the change page's rule)."""
+    if name is not None:
+        return False
+    if route.startswith("admin/") and "(?P<url>.*)" in route:
+        return True
+    return route in {
+        f"admin/{model._meta.app_label}/{model._meta.model_name}/<path:object_id>/"
+        for model in admin.site._registry
+    }
+
+
+def test_every_url_pattern_has_an_access_rule():
+    model_pages = _admin_model_page_names()
+    uncovered = [
+        (name, route)
+        for name, route in _walk(get_resolver())
+        if not (
+            name in RULES
+            or (name and ADMIN_SITE_NAMES.match(name))
+            or name in model_pages
+            or name in ADMIN_EXTRA_PAGES
+            or _is_admin_unnamed(name, route)
+        )
+    ]
+    assert uncovered == []
+
+
+def test_a_new_url_without_a_rule_is_caught(monkeypatch):
+    monkeypatch.setattr(
+        "tests.test_permission_matrix._walk",
+        lambda resolver: [("reports:new-page", "reports/new/")],
+    )
+    with pytest.raises(AssertionError):
+        test_every_url_pattern_has_an_access_rule()
+
+
+@pytest.fixture
+def objects():
+    enrollment = EnrollmentFactory()
+    link = PatientIntakeQLinkFactory(canonical_patient=enrollment.canonical_patient)
+    return {
+        "canonical_patient": enrollment.canonical_patient,
+        "intakeq_patient": IntakeQPatientFactory(),
+        "linked_intakeq_patient": link.intakeq_patient,
+    }
+
+
+@pytest.fixture
+def as_role(client, staff_user):
+    def sign_in(role):
+        if role != ANONYMOUS:
+            client.force_login(staff_user(role))
+        return client
+
+    return sign_in
+
+
+def _outcome(response, ok_status):
+    """'allowed', or 'denied' for a refusal that reveals nothing (403, 404, to a login page)."""
+    if response.status_code == ok_status:
+        if ok_status != 302 or "login" in response.url:
+            return "allowed"
+    if response.status_code in (403, 404):
+        return "denied"
+    if response.status_code == 302 and (
+        response.url.startswith(reverse(settings.LOGIN_URL))
+        or response.url.startswith(reverse("admin:login"))
+    ):
+        return "denied"
+    return f"unexpected {response.status_code}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_page_access_matches_the_table(name, role, as_role, objects):
+    page_rule = RULES[name]
+    url = reverse(name, kwargs={k: objects[v].pk for k, v in page_rule.kwargs})
+    client = as_role(role)
+    response = getattr(client, page_rule.method)(url)
+    expected = "allowed" if role in page_rule.allowed else "denied"
+    assert _outcome(response, page_rule.ok_status) == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_site_is_for_the_admin_group_only(role, as_role, objects):
+    client = as_role(role)
+    urls = [reverse("admin:index")]
+    for model in admin.site._registry:
+        urls.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    urls.append(
+        reverse("admin:identity_patientcanonical_change", args=[objects["canonical_patient"].pk])
+    )
+    other = UserFactory()
+    device = totp_device_get_or_create(user=other)
+    urls.append(reverse("admin:auth_user_password_change", args=[other.pk]))
+    urls.append(reverse("admin:otp_totp_totpdevice_config", args=[device.pk]))
+    expected = "allowed" if role == ADMIN else "denied"
+    outcomes = {url: _outcome(client.get(url), 200) for url in urls}
+    assert outcomes == dict.fromkeys(urls, expected)
