@@ -154,9 +154,8 @@ def as_role(client, staff_user):
 
 def _outcome(response, ok_status):
     """'allowed', or 'denied' for a refusal that reveals nothing (403, 404, to a login page)."""
-    if response.status_code == ok_status:
-        if ok_status != 302 or "login" in response.url:
-            return "allowed"
+    if response.status_code == ok_status and (ok_status != 302 or "login" in response.url):
+        return "allowed"
     if response.status_code in (403, 404):
         return "denied"
     if response.status_code == 302 and (
