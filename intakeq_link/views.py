@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from audit.access_log import PatientKind, record_patient_view
 from cmproject.access import role_required
@@ -13,6 +14,7 @@ def _may_view_intakeq(user) -> bool:
     return user.has_perm("intakeq_link.view_intakeqpatient")
 
 
+@require_safe
 @role_required(_may_view_intakeq)
 def patient_list(request):
     query = request.GET.get("q", "").strip()[:100]
@@ -22,6 +24,7 @@ def patient_list(request):
     return render(request, "intakeq_link/patient_list.html", {"page": page, "query": query})
 
 
+@require_safe
 @role_required(_may_view_intakeq)
 def patient_detail(request, pk):
     patient = intakeq_patient_get(user=request.user, pk=pk)
