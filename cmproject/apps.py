@@ -12,11 +12,15 @@ class CmprojectConfig(AppConfig):
     verbose_name = "CM back office"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from cmproject.groups import grant_admin_group_new_permissions
+        from cmproject.middleware import remember_two_factor_requirement
 
         # Apps added after the groups migration (audit, axes, otp, ...) bring permissions the
         # Admin group must also hold; this runs after auth has created them, on every migrate.
         post_migrate.connect(grant_admin_group_new_permissions, dispatch_uid="cm_admin_all_perms")
+        user_logged_in.connect(remember_two_factor_requirement, dispatch_uid="cm_two_factor")
 
 
 class SecureAdminConfig(admin_apps.AdminConfig):

@@ -6,12 +6,23 @@ from django.utils.cache import add_never_cache_headers
 
 from cmproject.access import requires_two_factor
 
+# Whether this session's user must give a second factor, decided at sign-in (see
+# remember_two_factor_requirement), so ordinary requests cost no extra query.
+TWO_FACTOR_REQUIRED_SESSION_KEY = "cm_two_factor_required"
+
+
+def remember_two_factor_requirement(sender, request, user, **kwargs):
+    """user_logged_in receiver."""
+    if request is not None and hasattr(request, "session"):
+        request.session[TWO_FACTOR_REQUIRED_SESSION_KEY] = requires_two_factor(user)
+
 
 class RequireTwoFactorMiddleware:
-    """Sends a signed-in admin without a verified second factor to the two-factor page.
+    """Sends a signed-in user who needs a second factor (admins, and anyone who set one up)
+    and has not given it in this session to the two-factor page.
 
     Runs after django-otp's OTPMiddleware (which sets ``user.is_verified``). Only the two-factor
-    pages, sign-out and static files stay reachable until the code is given.
+    page, sign-in, sign-out and static files stay reachable until the code is given.
     """
 
     def __init__(self, get_response):
@@ -19,14 +30,19 @@ class RequireTwoFactorMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if (
-            user.is_authenticated
-            and requires_two_factor(user)
-            and not user.is_verified()
-            and not self._is_exempt(request.path)
-        ):
+        if user.is_authenticated and not user.is_verified() and self._required(request):
+            if self._is_exempt(request.path):
+                return self.get_response(request)
             return redirect(f"{reverse('two-factor')}?{urlencode({'next': request.path})}")
         return self.get_response(request)
+
+    @staticmethod
+    def _required(request) -> bool:
+        required = request.session.get(TWO_FACTOR_REQUIRED_SESSION_KEY)
+        if required is None:  # a session from before this setting existed
+            required = requires_two_factor(request.user)
+            request.session[TWO_FACTOR_REQUIRED_SESSION_KEY] = required
+        return required
 
     @staticmethod
     def _is_exempt(path: str) -> bool:

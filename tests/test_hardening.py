@@ -234,3 +234,26 @@ def test_logged_exceptions_keep_the_traceback_but_not_the_message():
     assert "Jessica" not in line
     assert "IntegrityError" in line
     assert "test_logged_exceptions_keep_the_traceback" in line
+
+
+@pytest.mark.django_db
+def test_staff_who_set_up_two_factor_are_asked_for_it_at_the_next_sign_in(client, staff_user):
+    from cmproject.services import totp_device_confirm, totp_device_get_or_create
+
+    user = staff_user("CPSS")
+    totp_device_confirm(device=totp_device_get_or_create(user=user))
+    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("two-factor"))
+
+
+@pytest.mark.django_db
+def test_a_user_made_admin_mid_session_cannot_skip_the_second_factor(client, staff_user):
+    from django.contrib.auth.models import Group
+
+    user = staff_user("CPSS")
+    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    user.groups.add(Group.objects.get(name="Admin"))
+    assert client.get(reverse("dual-enrollment-report")).status_code == 403
+    assert client.get(reverse("admin:index")).status_code == 302
