@@ -10,6 +10,7 @@ from cm_program.models import (
     ContingencyManagement,
     Enrollment,
     EnrollmentStatusChange,
+    FormSubmission,
     ParticipationStatus,
     PatientCM,
     sees_every_cm_patient,
@@ -187,3 +188,14 @@ def name_or_dob_q(term: str, prefix: str = "canonical_patient__") -> Q:
             **{f"{prefix}last_name_normalized__contains": word}
         )
     return q
+
+
+def used_submission(*, key: str, user) -> FormSubmission | None:
+    """The earlier submit that used this one-time form key, if any (a resent form)."""
+    if not key or not user.is_authenticated:
+        return None
+    return (
+        FormSubmission.objects.filter(key=key, user=user)
+        .select_related("enrollment__canonical_patient")
+        .first()
+    )

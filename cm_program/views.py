@@ -64,6 +64,14 @@ def _to_patient(request, patient: PatientCanonical | None):
     return redirect("cm:patient-list")
 
 
+def _resent(request):
+    """A redirect when this form's one-time key was already used (back button, double-click)."""
+    used = selectors.used_submission(key=request.POST.get("submission_key", ""), user=request.user)
+    if used is None:
+        return None
+    return _already_submitted(request, services.AlreadySubmitted(used.enrollment))
+
+
 def _already_submitted(request, exc: services.AlreadySubmitted):
     messages.info(request, "This form was already submitted; nothing was saved twice.")
     enrollment = exc.enrollment
@@ -226,6 +234,8 @@ class EnrollNewView(StaffView):
         return render(request, self.template_name, {"form": form, "step": "details"})
 
     def post(self, request):
+        if resent := _resent(request):
+            return resent
         form = NewPatientEnrollmentForm(request.POST)
         action = request.POST.get("action", "check")
         if not form.is_valid() or action == "edit":
@@ -336,6 +346,8 @@ class EnrollExistingView(StaffView):
         )
 
     def post(self, request):
+        if resent := _resent(request):
+            return resent
         form = ExistingPatientEnrollmentForm(request.POST)
         iq_patient = self._intakeq_patient(request.POST.get("intakeq_patient", ""))
         if not form.is_valid():
