@@ -258,7 +258,9 @@ def test_patient_page_shows_identity_cm_data_points_streak_and_history(client, c
 
 def test_editing_cm_data_saves_normalized_values(client, cpss):
     enrollment = EnrollmentFactory(cpss_provider=cpss)
-    url = reverse("cm:patient-edit", kwargs={"canonical_patient_id": enrollment.canonical_patient_id})
+    url = reverse(
+        "cm:patient-edit", kwargs={"canonical_patient_id": enrollment.canonical_patient_id}
+    )
     form = client.get(url).context["form"]
     data = {name: value or "" for name, value in form.initial.items()}
     data.update(phone="385 555 0100", address_zip="841011234", consent_date="2025-01-01")
