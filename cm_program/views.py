@@ -323,7 +323,9 @@ class EnrollExistingView(StaffView):
                 "email": iq_patient.email or "",
             }
             form = ExistingPatientEnrollmentForm(initial=initial)
-            return self._confirm(request, iq_patient, form)
+            search = request.GET.copy()
+            search.pop("intakeq_patient")
+            return self._confirm(request, iq_patient, form, back_query=search.urlencode())
         search = ExistingPatientSearchForm(request.GET or None)
         results = None
         if search.is_bound and search.is_valid():
@@ -342,7 +344,12 @@ class EnrollExistingView(StaffView):
         return render(
             request,
             self.template_name,
-            {"step": "search", "search": search, "results": results, "query": request.GET},
+            {
+                "step": "search",
+                "search": search,
+                "results": results,
+                "query": request.GET.urlencode(),
+            },
         )
 
     def post(self, request):
@@ -382,8 +389,18 @@ class EnrollExistingView(StaffView):
             raise Http404("No such IntakeQ patient")
         return iq_patient
 
-    def _confirm(self, request, iq_patient, form):
+    def _confirm(self, request, iq_patient, form, back_query=""):
         confidence, reasons = selectors.intakeq_link_confidence(intakeq_patient=iq_patient)
+        link = PatientIntakeQLink.objects.filter(intakeq_patient=iq_patient).first()
+        enrolled_in = (
+            list(
+                Enrollment.objects.filter(canonical_patient_id=link.canonical_patient_id)
+                .values_list("cm_program__name", flat=True)
+                .order_by("cm_program__name")
+            )
+            if link
+            else []
+        )
         return render(
             request,
             self.template_name,
@@ -394,6 +411,8 @@ class EnrollExistingView(StaffView):
                 "confidence": confidence,
                 "confidence_pct": int(confidence * Decimal(100)),
                 "reasons": reasons,
-                "back": reverse("cm:enroll-existing"),
+                "already_linked": link is not None,
+                "enrolled_in": enrolled_in,
+                "back": reverse("cm:enroll-existing") + (f"?{back_query}" if back_query else ""),
             },
         )
