@@ -411,3 +411,27 @@ def enrollment_status_change(
     if enrollment.cm_patient_id:
         _sync_cm_patient_status(enrollment.cm_patient)
     return enrollment
+
+
+@transaction.atomic
+def enrollment_cpss_reassign(
+    *, enrollment: Enrollment, cpss_provider: ProviderCM, actor
+) -> Enrollment:
+    """Move an enrollment to another CPSS (a supervisor's job: the caller checks reassign_cpss).
+
+    An active enrollment takes a slot of the new CPSS's caseload, checked under the same lock as
+    a new enrollment; paused and finished ones only need an active CPSS.
+    """
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).get(pk=enrollment.pk)
+    if enrollment.cpss_provider_id == cpss_provider.pk:
+        return enrollment
+    if enrollment.status == ParticipationStatus.ACTIVE:
+        cpss_assignment_check(provider=cpss_provider)
+    elif cpss_provider.status != ProviderCM.Status.ACTIVE:
+        raise ValidationError(
+            {"cpss_provider": f"{cpss_provider} is inactive and cannot be assigned patients."}
+        )
+    enrollment.cpss_provider = cpss_provider
+    enrollment.full_clean()
+    enrollment.save(update_fields=["cpss_provider", "updated_at"])
+    return enrollment

@@ -292,3 +292,30 @@ def test_psychiatry_and_anonymous_users_see_nothing():
     assert not Enrollment.objects.visible_to(StaffUserFactory(group="Psychiatry")).exists()
     assert not Enrollment.objects.visible_to(AnonymousUser()).exists()
     assert not PatientCM.objects.visible_to(AnonymousUser()).exists()
+
+
+def test_reassigning_an_active_enrollment_respects_the_new_cpss_caseload():
+    full = CPSSFactory(max_caseload=1)
+    EnrollmentFactory(cpss_provider=full)
+    enrollment = EnrollmentFactory()
+    with pytest.raises(ValidationError):
+        services.enrollment_cpss_reassign(
+            enrollment=enrollment, cpss_provider=full, actor=StaffUserFactory()
+        )
+    roomy = CPSSFactory()
+    services.enrollment_cpss_reassign(
+        enrollment=enrollment, cpss_provider=roomy, actor=StaffUserFactory()
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.cpss_provider == roomy
+
+
+def test_a_paused_enrollment_can_move_to_a_full_but_active_cpss():
+    full = CPSSFactory(max_caseload=1)
+    EnrollmentFactory(cpss_provider=full)
+    paused = EnrollmentFactory(status="paused")
+    services.enrollment_cpss_reassign(
+        enrollment=paused, cpss_provider=full, actor=StaffUserFactory()
+    )
+    paused.refresh_from_db()
+    assert paused.cpss_provider == full

@@ -354,3 +354,18 @@ def test_home_links_cpss_staff_to_their_pages(client, cpss):
     html = client.get(reverse("home")).content.decode()
     for name in ("cm:patient-list", "cm:enroll-new", "cm:enroll-existing"):
         assert f'href="{reverse(name)}"' in html
+
+
+def test_a_failure_midway_through_the_page_leaves_no_rows(client, cpss, program, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from cm_program import services
+
+    def fail(**kwargs):
+        raise ValidationError({"cm_program": "The program is closed to new enrollments."})
+
+    monkeypatch.setattr(services, "enrollment_create", fail)
+    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss))
+    assert "The program is closed to new enrollments." in response.content.decode()
+    assert not PatientCanonical.objects.exists()
+    assert not PatientCM.objects.exists()
