@@ -105,16 +105,39 @@ def provider_of(user) -> ProviderCM | None:
 def likely_existing_people(
     *, first_name: str, last_name: str, date_of_birth: datetime.date
 ) -> list[Candidate]:
-    """The matcher's candidates, minus IntakeQ rows already linked (their canonical is listed)."""
+    """The matcher's candidates; an IntakeQ row already linked is shown as its canonical person.
+
+    So the choice is always between people, and picking one never tries to link a record twice.
+    """
     candidates = find_candidates(
         first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
     )
-    linked = set(
-        PatientIntakeQLink.objects.filter(
-            intakeq_patient_id__in=[c.pk for c in candidates if c.source == "intakeq"]
-        ).values_list("intakeq_patient_id", flat=True)
-    )
-    return [c for c in candidates if not (c.source == "intakeq" and c.pk in linked)]
+    links = {
+        link.intakeq_patient_id: link.canonical_patient
+        for link in PatientIntakeQLink.objects.filter(
+            intakeq_patient_id__in=[c.pk for c in candidates if c.source == "intakeq"],
+            canonical_patient__isnull=False,
+        ).select_related("canonical_patient")
+    }
+    seen = {c.pk for c in candidates if c.source == "canonical"}
+    people = []
+    for candidate in candidates:
+        if candidate.source == "intakeq" and candidate.pk in links:
+            person = links[candidate.pk]
+            if person.pk in seen:
+                continue
+            seen.add(person.pk)
+            candidate = Candidate(
+                source="canonical",
+                pk=person.pk,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                date_of_birth=person.date_of_birth,
+                score=candidate.score,
+                reasons=(*candidate.reasons, "linked IntakeQ record"),
+            )
+        people.append(candidate)
+    return people
 
 
 def intakeq_patient_search(

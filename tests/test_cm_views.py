@@ -369,3 +369,20 @@ def test_a_failure_midway_through_the_page_leaves_no_rows(client, cpss, program,
     assert "The program is closed to new enrollments." in response.content.decode()
     assert not PatientCanonical.objects.exists()
     assert not PatientCM.objects.exists()
+
+
+def test_a_linked_intakeq_candidate_is_offered_as_its_canonical_person(client, cpss, program):
+    from tests.factories import PatientIntakeQLinkFactory
+
+    dob = datetime.date(1992, 3, 22)
+    link = PatientIntakeQLinkFactory(
+        canonical_patient__first_name="Jess",
+        canonical_patient__last_name="Martinez-Lopez",
+        canonical_patient__date_of_birth=dob,
+        intakeq_patient__first_name="Jessica",
+        intakeq_patient__last_name="Martinez",
+        intakeq_patient__date_of_birth=dob,
+    )
+    html = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss)).content.decode()
+    assert f'value="canonical:{link.canonical_patient_id}"' in html
+    assert f'value="intakeq:{link.intakeq_patient_id}"' not in html
