@@ -181,7 +181,11 @@ class CMDataEditForm(CMDataFields):
 
 class EnrollmentStatusForm(forms.Form):
     to_status = forms.ChoiceField(label="New status", choices=ParticipationStatus.choices)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Give the reason for this change."},
+    )
 
     def __init__(self, *args, allowed: frozenset[str] = frozenset(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -283,7 +283,7 @@ def test_status_change_without_reason_is_refused(client, cpss):
     enrollment = EnrollmentFactory(cpss_provider=cpss)
     url = reverse("cm:enrollment-status", kwargs={"enrollment_id": enrollment.pk})
     response = client.post(url, {"to_status": "paused", "reason": ""})
-    assert response.status_code == 200
+    assert "Give the reason for this change." in response.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.status == "active"
 
