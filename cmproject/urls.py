@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", two_factor.two_factor, name="two-factor"),
     path("admin/", admin.site.urls),
+    path("cm/", include("cm_program.urls")),
     path("intakeq/", include("intakeq_link.urls")),
     path("audit/", include("audit.urls")),
     path(

@@ -197,3 +197,46 @@ def test_admin_group_holds_permissions_of_apps_installed_after_the_groups_migrat
 
     codenames = set(Group.objects.get(name="Admin").permissions.values_list("codename", flat=True))
     assert {"view_patientaccesslog", "view_accessattempt", "view_totpdevice"} <= codenames
+
+
+def test_cpss_edit_form_change_records_who(client, staff_user):
+    cpss = staff_user("CPSS")
+    enrollment = EnrollmentFactory(cpss_provider=cpss.cm_provider)
+    client.force_login(cpss)
+    url = reverse(
+        "cm:patient-edit", kwargs={"canonical_patient_id": enrollment.canonical_patient_id}
+    )
+    data = {k: v for k, v in client.get(url).context["form"].initial.items() if v is not None}
+    data["phone"] = "(801) 555-0177"
+    response = client.post(url, data)
+    assert response.status_code == 302
+    event = PatientCMEvent.objects.select_related("pgh_context").get(
+        pgh_obj_id=enrollment.cm_patient_id, pgh_label="update"
+    )
+    assert (event.phone, event.pgh_context.metadata["user"]) == ("(801) 555-0177", cpss.pk)
+
+
+def test_viewing_a_cm_patient_page_is_logged(client, staff_user):
+    cpss = staff_user("CPSS")
+    enrollment = EnrollmentFactory(cpss_provider=cpss.cm_provider)
+    client.force_login(cpss)
+    client.get(
+        reverse(
+            "cm:patient-detail", kwargs={"canonical_patient_id": enrollment.canonical_patient_id}
+        )
+    )
+    entry = PatientAccessLog.objects.get()
+    assert (entry.user_id, entry.patient_kind, entry.patient_id) == (
+        cpss.pk,
+        "canonical",
+        enrollment.canonical_patient_id,
+    )
+
+
+def test_another_caseloads_patient_page_logs_nothing(client, staff_user):
+    client.force_login(staff_user("CPSS"))
+    theirs = EnrollmentFactory()
+    client.get(
+        reverse("cm:patient-detail", kwargs={"canonical_patient_id": theirs.canonical_patient_id})
+    )
+    assert not PatientAccessLog.objects.exists()

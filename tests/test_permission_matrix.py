@@ -53,6 +53,18 @@ RULES = {
     "login": rule(EVERYONE),
     "logout": rule(EVERYONE, method="post", ok_status=302),
     "two-factor": rule(STAFF),
+    # CPSS pages. The patient in `objects` is on another CPSS's caseload: a CPSS gets a 404.
+    "cm:patient-list": rule({CPSS, SUPERVISOR, ADMIN}),
+    "cm:enroll-new": rule({CPSS, SUPERVISOR, ADMIN}),
+    "cm:enroll-existing": rule({CPSS, SUPERVISOR, ADMIN}),
+    "cm:patient-detail": rule(
+        {SUPERVISOR, ADMIN}, kwargs=(("canonical_patient_id", "canonical_patient"),)
+    ),
+    "cm:patient-edit": rule(
+        {SUPERVISOR, ADMIN}, kwargs=(("canonical_patient_id", "canonical_patient"),)
+    ),
+    "cm:enrollment-status": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    # Psychiatry's pages.
     "intakeq:patient-list": rule({PSYCHIATRY, ADMIN}),
     "intakeq:patient-detail": rule({PSYCHIATRY, ADMIN}, kwargs=(("pk", "intakeq_patient"),)),
     "audit:patient-history": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
@@ -136,6 +148,7 @@ def objects():
     enrollment = EnrollmentFactory()
     link = PatientIntakeQLinkFactory(canonical_patient=enrollment.canonical_patient)
     return {
+        "enrollment": enrollment,
         "canonical_patient": enrollment.canonical_patient,
         "intakeq_patient": IntakeQPatientFactory(),
         "linked_intakeq_patient": link.intakeq_patient,
@@ -193,3 +206,19 @@ def test_admin_site_is_for_the_admin_group_only(role, as_role, objects):
     expected = "allowed" if role == ADMIN else "denied"
     outcomes = {url: _outcome(client.get(url), 200) for url in urls}
     assert outcomes == dict.fromkeys(urls, expected)
+
+
+@pytest.mark.parametrize("name", ["cm:patient-detail", "cm:patient-edit", "cm:enrollment-status"])
+def test_cpss_opens_their_own_patient_and_gets_404_for_another_caseload(name, client, staff_user):
+    cpss = staff_user(CPSS)
+    mine = EnrollmentFactory(cpss_provider=cpss.cm_provider)
+    theirs = EnrollmentFactory()
+    client.force_login(cpss)
+
+    def url(enrollment):
+        if name == "cm:enrollment-status":
+            return reverse(name, kwargs={"enrollment_id": enrollment.pk})
+        return reverse(name, kwargs={"canonical_patient_id": enrollment.canonical_patient_id})
+
+    assert client.get(url(mine)).status_code == 200
+    assert client.get(url(theirs)).status_code == 404
