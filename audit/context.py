@@ -12,6 +12,8 @@ which command (and which operating-system account) made them::
                 ...
 
 The context is attached to every statement Django sends, raw SQL and bulk operations included.
+COPY through psycopg's ``cursor.copy()`` bypasses that: call ``bind_context_to_transaction()``
+first in each transaction that uses it.
 """
 
 import getpass
@@ -26,3 +28,17 @@ def command_context(command: str, **extra):
     except (KeyError, OSError):
         os_user = None
     return pghistory.context(command=command, os_user=os_user, **extra)
+
+
+def bind_context_to_transaction() -> None:
+    """Make the current context hold for the rest of the transaction, for writes that bypass
+    Django's ``cursor.execute`` (psycopg's ``cursor.copy()``, i.e. COPY): pghistory attaches
+    context by prefixing each statement Django sends, and COPY is not sent that way.
+
+    Call it inside ``command_context(...)`` and inside the transaction, before the COPY.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Any statement pghistory does not skip will do; this one changes nothing else.
+        cursor.execute("SET LOCAL application_name = 'cm-audit'")

@@ -240,3 +240,22 @@ def test_another_caseloads_patient_page_logs_nothing(client, staff_user):
         reverse("cm:patient-detail", kwargs={"canonical_patient_id": theirs.canonical_patient_id})
     )
     assert not PatientAccessLog.objects.exists()
+
+
+def test_copy_writes_are_recorded_with_the_command_context():
+    from audit.context import bind_context_to_transaction
+    from tests.factories import PatientCanonicalFactory
+
+    canonical = PatientCanonicalFactory()
+    # The transaction first: its own statements must not carry the context for us.
+    with transaction.atomic(), command_context("migrate_cm_legacy"):
+        bind_context_to_transaction()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy("COPY patients_cm (canonical_patient_id, phone) FROM STDIN") as copy,
+        ):
+            copy.write_row((canonical.pk, "(801) 555-0142"))
+    event = PatientCMEvent.objects.select_related("pgh_context").get(
+        canonical_patient_id=canonical.pk, pgh_label="insert"
+    )
+    assert event.pgh_context.metadata["command"] == "migrate_cm_legacy"
