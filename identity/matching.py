@@ -6,19 +6,45 @@ identity imports no other app, so other apps plug their records in as *candidate
 Contract (used by the CPSS enrollment pages and migrate_cm_legacy):
 ``find_candidates(*, first_name, last_name, date_of_birth, limit=10) -> list[Candidate]``,
 best first, each with a score from 0.00 to 1.00 and the reasons that made it.
+
+Two steps, as record linkage does it:
+
+1. **Blocking** (sources, in SQL, on indexes): records whose date of birth is the query's or one
+   common slip away from it (``identity.dates.date_of_birth_variants``: day/month swapped, two
+   digits transposed, one digit off), plus, for canonical patients, the same normalized name with
+   any date of birth (so a father or son shows up as a *low* candidate, explained).
+2. **Scoring** (here, in Python, on a few hundred rows at most): each name is compared with
+   rapidfuzz/jellyfish and the nickname table (identity.names), both name orders are tried, and
+   the date difference scales the result. The reasons say which rules fired.
 """
 
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Value
+from django.db.models import Q
 
-from identity.models import NormalizeName, PatientCanonical
+from identity import dates, names
+from identity.models import PatientCanonical
+from identity.normalization import normalize_name
 from identity.validators import clean_date_of_birth, clean_person_name
 
 CANONICAL = "canonical"
+
+# Reasons, besides those of identity.names and identity.dates.
+EXACT = "exact"
+SWAPPED = "first_last_swapped"
+HYPHENATED = "hyphenated_last_name"
+LAST_NAME_CHANGED = "last_name_changed"
+FIRST_NAME_DIFFERS = "first_name_differs"
+
+# Swapped names are very likely one person, but a form filled in the wrong way round deserves a
+# human look before an automatic link.
+SWAPPED_FACTOR = 0.95
+
+# Below this a record is noise (same birthday, unrelated name) and is not returned at all.
+MIN_CANDIDATE_SCORE = 0.30
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,7 @@ class Candidate:
 
 
 # name -> function(first_name, last_name, date_of_birth) returning PersonRecords worth scoring.
+# A source should block on indexed keys; blocking_dates() gives the dates worth looking up.
 CandidateSource = Callable[[str, str, datetime.date], Iterable[PersonRecord]]
 _sources: dict[str, CandidateSource] = {}
 
@@ -52,27 +79,108 @@ def register_candidate_source(name: str, source: CandidateSource) -> None:
     _sources[name] = source
 
 
+def blocking_dates(date_of_birth: datetime.date) -> list[datetime.date]:
+    """The dates of birth a source should look up: the query's and its common mistypings."""
+    return list(dates.date_of_birth_variants(date_of_birth))
+
+
 def _canonical_records(first_name, last_name, date_of_birth):
-    rows = PatientCanonical.objects.filter(
-        first_name_normalized=NormalizeName(Value(first_name)),
-        last_name_normalized=NormalizeName(Value(last_name)),
-        date_of_birth=date_of_birth,
+    first, last = normalize_name(first_name), normalize_name(last_name)
+    same_name = Q(first_name_normalized=first, last_name_normalized=last) | Q(
+        first_name_normalized=last, last_name_normalized=first
     )
-    for row in rows:
-        yield PersonRecord(CANONICAL, row.pk, row.first_name, row.last_name, row.date_of_birth)
+    rows = PatientCanonical.objects.filter(
+        Q(date_of_birth__in=blocking_dates(date_of_birth)) | same_name
+    ).values_list("pk", "first_name", "last_name", "date_of_birth")
+    for pk, row_first, row_last, row_dob in rows:
+        yield PersonRecord(CANONICAL, pk, row_first, row_last, row_dob)
 
 
 register_candidate_source(CANONICAL, _canonical_records)
 
 
+@dataclass(frozen=True)
+class _Query:
+    first_name: str
+    last_name: str
+    date_of_birth: datetime.date
+    first: str  # normalized
+    last: str
+
+
+def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str, ...]]:
+    """Score one record against the query: (0..1, reasons). Pure: no database."""
+    first, last = normalize_name(record.first_name), normalize_name(record.last_name)
+    reasons: list[str] = []
+
+    straight = _name_score(query.first, query.last, first, last)
+    swapped = _name_score(query.first, query.last, last, first)
+    name_score, name_reasons = straight
+    # Swapped only when it explains both names and the straight order does not.
+    if swapped[0] * SWAPPED_FACTOR > name_score and swapped[0] >= names.STRONG:
+        name_score, name_reasons = swapped[0] * SWAPPED_FACTOR, (SWAPPED, *swapped[1])
+    reasons.extend(name_reasons)
+
+    date_kind = dates.compare_dates(query.date_of_birth, record.date_of_birth)
+    if date_kind != dates.EXACT:
+        reasons.append(date_kind)
+    score = name_score * dates.DATE_FACTORS[date_kind]
+
+    typed_same = (
+        record.first_name.strip() == query.first_name
+        and record.last_name.strip() == query.last_name
+        and date_kind == dates.EXACT
+    )
+    if typed_same:
+        return 1.0, (EXACT,)
+    return min(score, 0.99), tuple(dict.fromkeys(reasons))
+
+
+def _name_score(q_first, q_last, first, last) -> tuple[float, tuple[str, ...]]:
+    first_match = names.compare_names(q_first, first, given_name=True)
+    last_match = names.compare_names(q_last, last, given_name=False)
+    if last_match.reason is None and names.last_name_tokens_overlap(q_last, last):
+        last_match = names.NameMatch(0.9, HYPHENATED)
+    first_strong = first_match.score >= names.STRONG
+    last_strong = last_match.score >= names.STRONG
+    reasons = tuple(r for r in (first_match.reason, last_match.reason) if r)
+    if first_strong and last_strong:
+        return (first_match.score + last_match.score) / 2, reasons
+    if first_strong:
+        # Same first name and birth date, another last name: marriage or divorce, for staff to
+        # confirm. Never enough for an automatic link.
+        return 0.8 * first_match.score, (*reasons, LAST_NAME_CHANGED)
+    if last_strong:
+        # Same family, another first name: a twin or sibling. Must stay below review.
+        return 0.5 * last_match.score + 0.1 * first_match.score, (*reasons, FIRST_NAME_DIFFERS)
+    return 0.3 * (first_match.score + last_match.score) / 2, reasons
+
+
+def _as_decimal(score: float) -> Decimal:
+    return Decimal(str(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def find_candidates(*, first_name, last_name, date_of_birth, limit=10) -> list[Candidate]:
-    # Placeholder scoring (exact normalized name and date of birth only); issue 3 replaces it.
+    """Records that may be this person, best first (score, then name), at most ``limit``.
+
+    Raises ValidationError for a blank name or an impossible date of birth, like the services.
+    """
     first_name = clean_person_name(first_name, label="first_name")
     last_name = clean_person_name(last_name, label="last_name")
     date_of_birth = clean_date_of_birth(date_of_birth)
+    query = _Query(
+        first_name,
+        last_name,
+        date_of_birth,
+        normalize_name(first_name),
+        normalize_name(last_name),
+    )
     candidates = []
     for source in _sources.values():
         for record in source(first_name, last_name, date_of_birth):
+            score, reasons = score_record(query, record)
+            if score < MIN_CANDIDATE_SCORE:
+                continue
             candidates.append(
                 Candidate(
                     source=record.source,
@@ -80,8 +188,11 @@ def find_candidates(*, first_name, last_name, date_of_birth, limit=10) -> list[C
                     first_name=record.first_name,
                     last_name=record.last_name,
                     date_of_birth=record.date_of_birth,
-                    score=Decimal("1.00"),
-                    reasons=("exact",),
+                    score=_as_decimal(score),
+                    reasons=reasons,
                 )
             )
+    candidates.sort(
+        key=lambda c: (-c.score, c.source, c.last_name, c.first_name, str(c.pk)),
+    )
     return candidates[:limit]
