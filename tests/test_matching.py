@@ -105,8 +105,8 @@ def _best_score_for(query, stored_pk):
 def _run_labelled_set():
     """Every stored record in one table at once, so each query also faces the others."""
     stored = [
-        find_or_create_canonical_patient(first_name=f, last_name=l, date_of_birth=d)[0]
-        for _, (f, l, d), _, _ in LABELLED
+        find_or_create_canonical_patient(first_name=first, last_name=last, date_of_birth=dob)[0]
+        for _, (first, last, dob), _, _ in LABELLED
     ]
     review_min = Decimal(str(settings.CM_LINK_REVIEW_MIN_SCORE))
     results = []
