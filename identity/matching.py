@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
+from django.utils import timezone
+from rapidfuzz.distance import JaroWinkler
 
 from identity import dates, names
 from identity.models import PatientCanonical
@@ -56,6 +58,9 @@ class PersonRecord:
     first_name: str
     last_name: str
     date_of_birth: datetime.date | None
+    # The names through identity.normalization, when the source already has them (saves work).
+    first_name_normalized: str | None = None
+    last_name_normalized: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,17 @@ def register_candidate_source(name: str, source: CandidateSource) -> None:
 
 
 def blocking_dates(date_of_birth: datetime.date) -> list[datetime.date]:
-    """The dates of birth a source should look up: the query's and its common mistypings."""
-    return list(dates.date_of_birth_variants(date_of_birth))
+    """The dates of birth a source should look up: the query's and its common mistypings.
+
+    Leaves out dates after today (nobody on file has one) and wrong-decade variants, which can
+    never reach review (identity.dates.DATE_FACTORS) and would triple the rows fetched.
+    """
+    today = timezone.localdate()
+    return [
+        value
+        for value, kind in dates.date_of_birth_variants(date_of_birth).items()
+        if value <= today and kind != dates.DECADE_DIGIT
+    ]
 
 
 def _canonical_records(first_name, last_name, date_of_birth):
@@ -89,11 +103,22 @@ def _canonical_records(first_name, last_name, date_of_birth):
     same_name = Q(first_name_normalized=first, last_name_normalized=last) | Q(
         first_name_normalized=last, last_name_normalized=first
     )
-    rows = PatientCanonical.objects.filter(
-        Q(date_of_birth__in=blocking_dates(date_of_birth)) | same_name
-    ).values_list("pk", "first_name", "last_name", "date_of_birth")
-    for pk, row_first, row_last, row_dob in rows:
-        yield PersonRecord(CANONICAL, pk, row_first, row_last, row_dob)
+    rows = (
+        PatientCanonical.objects.filter(
+            Q(date_of_birth__in=blocking_dates(date_of_birth)) | same_name
+        )
+        .order_by()  # ranking happens after scoring; a SQL sort would only cost time
+        .values_list(
+            "pk",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "first_name_normalized",
+            "last_name_normalized",
+        )
+    )
+    for row in rows:
+        yield PersonRecord(CANONICAL, *row)
 
 
 register_candidate_source(CANONICAL, _canonical_records)
@@ -110,7 +135,13 @@ class _Query:
 
 def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str, ...]]:
     """Score one record against the query: (0..1, reasons). Pure: no database."""
-    first, last = normalize_name(record.first_name), normalize_name(record.last_name)
+    first = record.first_name_normalized
+    last = record.last_name_normalized
+    if first is None or last is None:
+        first, last = normalize_name(record.first_name), normalize_name(record.last_name)
+    date_kind = dates.compare_dates(query.date_of_birth, record.date_of_birth)
+    if date_kind != dates.EXACT and not _names_worth_comparing(query, first, last):
+        return 0.0, ()
     reasons: list[str] = []
 
     straight = _name_score(query.first, query.last, first, last)
@@ -121,7 +152,6 @@ def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str,
         name_score, name_reasons = swapped[0] * SWAPPED_FACTOR, (SWAPPED, *swapped[1])
     reasons.extend(name_reasons)
 
-    date_kind = dates.compare_dates(query.date_of_birth, record.date_of_birth)
     if date_kind != dates.EXACT:
         reasons.append(date_kind)
     score = name_score * dates.DATE_FACTORS[date_kind]
@@ -134,6 +164,19 @@ def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str,
     if typed_same:
         return 1.0, (EXACT,)
     return min(score, 0.99), tuple(dict.fromkeys(reasons))
+
+
+def _names_worth_comparing(query: _Query, first: str, last: str) -> bool:
+    """A cheap gate for records found only through a mistyped-date variant.
+
+    With the date not exact, a record can only reach MIN_CANDIDATE_SCORE if at least one name
+    is strong; a strong name is a nickname or is close by Jaro-Winkler, in either order. Most
+    people sharing a mistyped birthday fail this in a microsecond and are never fully scored.
+    """
+    pairs = ((query.first, first), (query.last, last), (query.first, last), (query.last, first))
+    if any(JaroWinkler.similarity(a, b) >= 0.7 for a, b in pairs):
+        return True
+    return names.are_nicknames(query.first, first) or names.are_nicknames(query.first, last)
 
 
 def _name_score(q_first, q_last, first, last) -> tuple[float, tuple[str, ...]]:
