@@ -30,7 +30,7 @@ _SCORES = {NORMALIZED: 1.0, NICKNAME: 0.9, COMPOUND: 0.88, PHONETIC: 0.88, TYPO:
 
 # Feminine/masculine pairs differ by an ending, not by a slip of the keyboard: Eric and Erica,
 # Paul and Paula, Daniel and Danielle are typically boy/girl twins, never one person.
-_GENDERED_ENDINGS = ("a", "e", "ia", "ie", "ine", "elle", "ette", "na")
+_GENDERED_ENDINGS = ("a", "e", "ia", "ie", "ine", "le", "elle", "ette", "na")
 
 
 @dataclass(frozen=True)

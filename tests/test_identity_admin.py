@@ -84,3 +84,17 @@ def test_cpss_staff_cannot_open_or_decide_the_review_queue(client):
 
     assert listing.status_code == 403
     assert LinkProposal.objects.get().status == "pending"
+
+
+def test_reviewer_sees_a_proposal_and_the_link_history_pages(client):
+    reviewer = admin_user()
+    proposal = LinkProposalFactory()
+    client.force_login(reviewer)
+    client.post(QUEUE_URL, {"action": "confirm_same_person", "_selected_action": [proposal.pk]})
+
+    detail = client.get(reverse("admin:intakeq_link_linkproposal_change", args=[proposal.pk]))
+    history = client.get(reverse("admin:intakeq_link_linkhistory_changelist"))
+
+    assert detail.status_code == 200
+    assert history.status_code == 200
+    assert len(history.context["cl"].result_list) == 1

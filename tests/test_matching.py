@@ -1,12 +1,15 @@
 """find_candidates: blocking on dates of birth, explainable scores, and accuracy on hard cases."""
 
 import datetime
+import random
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from rapidfuzz.distance import JaroWinkler
 
+from identity import names as names_module
 from identity.matching import find_candidates
 from identity.services import find_or_create_canonical_patient
 from tests.factories import IntakeQPatientFactory, PatientCanonicalFactory
@@ -234,3 +237,60 @@ def test_limit_caps_the_number_of_candidates():
 def test_find_candidates_refuses_bad_input(first_name, last_name, date_of_birth):
     with pytest.raises(ValidationError):
         find_candidates(first_name=first_name, last_name=last_name, date_of_birth=date_of_birth)
+
+
+def _generated_cases(rng, count):
+    """Pairs (stored, query, same person?) made from perturbations people really make."""
+    pairs = sorted((a, b) for a, related in names_module._nickname_graph().items() for b in related)
+    distinct = sorted(names_module.known_given_names() - set(names_module._nickname_graph()))
+    surnames = ["Martinez", "Anderson", "Kowalski", "Richardson", "Fitzgerald", "Henderson"]
+    cases = []
+    for i in range(count):
+        last = f"{rng.choice(surnames)}{'abcdefghij'[i % 10]}{'klmnopqrst'[i // 10 % 10]}"
+        formal, nick = rng.choice(pairs)
+        dob = datetime.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28))
+        stored = (formal.capitalize(), last, dob)
+        kind = i % 6
+        if kind == 0:  # nickname
+            query = (nick.capitalize(), last, dob)
+        elif kind == 1:  # adjacent letters swapped in the last name
+            j = rng.randint(1, len(last) - 3)
+            query = (stored[0], last[:j] + last[j + 1] + last[j] + last[j + 2 :], dob)
+        elif kind == 2:  # day and month swapped (only where both make a date)
+            swapped = datetime.date(dob.year, dob.day, dob.month) if dob.day <= 12 else dob
+            query = (stored[0].upper(), last, swapped)
+        elif kind == 3:  # married: hyphenated last name
+            query = (stored[0], f"{last}-Ortega", dob)
+        elif kind == 4:  # twin: same last name and date, the most similar other real name
+            nearest = sorted(
+                (n for n in distinct if n != formal),
+                key=lambda n: -JaroWinkler.similarity(n, formal),
+            )
+            other = rng.choice(nearest[:3])
+            cases.append((stored, (other.capitalize(), last, dob), False))
+            continue
+        else:  # father or son: same name, a generation apart
+            other_dob = dob.replace(year=dob.year - rng.choice([19, 23, 26, 31, 34]))
+            cases.append((stored, (stored[0], last, other_dob), False))
+            continue
+        cases.append((stored, query, True))
+    return cases
+
+
+def test_generated_hard_cases_have_no_false_match_and_high_recall():
+    rng = random.Random(20261127)
+    cases = _generated_cases(rng, 120)
+    review_min = Decimal(str(settings.CM_LINK_REVIEW_MIN_SCORE))
+    outcomes = []
+    for stored, query, same in cases:
+        record = PatientCanonicalFactory(
+            first_name=stored[0], last_name=stored[1], date_of_birth=stored[2]
+        )
+        candidate = _best_score_for(query, record.pk)
+        outcomes.append((same, candidate is not None and candidate.score >= review_min, query))
+
+    false_matches = [q for same, predicted, q in outcomes if predicted and not same]
+    missed = [q for same, predicted, q in outcomes if same and not predicted]
+    positives = sum(1 for same, _, _ in outcomes if same)
+    assert false_matches == []
+    assert 1 - len(missed) / positives >= 0.95, missed
