@@ -102,7 +102,7 @@ def intakeq_link_create(
     except IntegrityError:
         _refuse_if_either_side_linked(canonical_patient, intakeq_patient)
         raise
-    LinkHistory.objects.create(
+    _history_add(
         canonical_patient_id=canonical_patient.pk,
         intakeq_patient_id=intakeq_patient.pk,
         action=LinkHistory.Action.LINKED,
@@ -148,7 +148,7 @@ def intakeq_link_delete(
     if link is None:
         return  # already unlinked
     canonical_patient_id, intakeq_patient_id = link.canonical_patient_id, link.intakeq_patient_id
-    LinkHistory.objects.create(
+    _history_add(
         canonical_patient_id=canonical_patient_id,
         intakeq_patient_id=intakeq_patient_id,
         action=LinkHistory.Action.UNLINKED,
@@ -158,23 +158,45 @@ def intakeq_link_delete(
     )
     link.delete()
     if different_people:
-        LinkProposal.objects.update_or_create(
+        proposal = LinkProposal.objects.filter(
+            canonical_patient_id=canonical_patient_id, intakeq_patient_id=intakeq_patient_id
+        ).first() or LinkProposal(
             canonical_patient_id=canonical_patient_id,
             intakeq_patient_id=intakeq_patient_id,
-            defaults={
-                "status": LinkProposal.Status.REJECTED,
-                "decided_by": actor,
-                "decided_at": timezone.now(),
-                "decision_note": reason,
-            },
-            create_defaults={
-                "score": link.confidence_score or Decimal("0"),
-                "status": LinkProposal.Status.REJECTED,
-                "decided_by": actor,
-                "decided_at": timezone.now(),
-                "decision_note": reason,
-            },
+            score=link.confidence_score or Decimal("0"),
         )
+        _decide(proposal, status=LinkProposal.Status.REJECTED, actor=actor, note=reason)
+
+
+def _history_add(**fields) -> LinkHistory:
+    entry = LinkHistory(**fields)
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+def _proposal_get_or_create(*, canonical_patient, candidate) -> LinkProposal:
+    """One proposal per pair, whoever proposes it first; a rerun leaves an existing one as is."""
+    existing = LinkProposal.objects.filter(
+        canonical_patient=canonical_patient, intakeq_patient_id=candidate.pk
+    ).first()
+    if existing is not None:
+        return existing
+    proposal = LinkProposal(
+        canonical_patient=canonical_patient,
+        intakeq_patient_id=candidate.pk,
+        score=candidate.score,
+        reasons=list(candidate.reasons),
+    )
+    proposal.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            proposal.save()
+    except IntegrityError:  # proposed concurrently: the pair's UNIQUE kept one
+        return LinkProposal.objects.get(
+            canonical_patient=canonical_patient, intakeq_patient_id=candidate.pk
+        )
+    return proposal
 
 
 @dataclass(frozen=True)
@@ -254,11 +276,7 @@ def propose_links_for(*, canonical_patient: PatientCanonical, actor=None) -> Lin
 
     queued = []
     for candidate in candidates:
-        proposal, _ = LinkProposal.objects.get_or_create(
-            canonical_patient=canonical_patient,
-            intakeq_patient_id=candidate.pk,
-            defaults={"score": candidate.score, "reasons": list(candidate.reasons)},
-        )
+        proposal = _proposal_get_or_create(canonical_patient=canonical_patient, candidate=candidate)
         if proposal.status == LinkProposal.Status.PENDING:
             queued.append(proposal)
     return LinkProposalOutcome(queued=tuple(queued))
@@ -269,8 +287,8 @@ def _decide(proposal: LinkProposal, *, status: str, actor, note: str) -> LinkPro
     proposal.decided_by = actor
     proposal.decided_at = timezone.now()
     proposal.decision_note = note
-    proposal.full_clean()
-    proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    proposal.full_clean(validate_unique=False)
+    proposal.save()
     return proposal
 
 

@@ -335,3 +335,31 @@ def test_a_link_clears_other_pending_proposals_for_either_person():
     remaining = set(LinkProposal.objects.values_list("pk", flat=True))
     assert remaining == {chosen.pk}
     assert same_canonical.pk not in remaining and same_emr.pk not in remaining
+
+
+def test_a_duplicate_the_pre_check_missed_still_gives_the_clear_error(monkeypatch):
+    """The race: another request links between our check and our INSERT; the UNIQUE decides."""
+    from intakeq_link import services
+
+    existing = PatientIntakeQLinkFactory()
+    real_check = services._refuse_if_either_side_linked
+    calls = []
+
+    def check_that_misses_once(canonical_patient, intakeq_patient):
+        calls.append(1)
+        if len(calls) > 1:
+            real_check(canonical_patient, intakeq_patient)
+
+    monkeypatch.setattr(services, "_refuse_if_either_side_linked", check_that_misses_once)
+
+    with pytest.raises(ValidationError) as excinfo:
+        intakeq_link_create(
+            canonical_patient=PatientCanonicalFactory(),
+            intakeq_patient=existing.intakeq_patient,
+            confidence_score="1.00",
+        )
+
+    assert "already linked" in excinfo.value.message_dict["intakeq_patient"][0]
+    assert len(calls) == 2
+    assert PatientIntakeQLink.objects.count() == 1
+    assert LinkHistory.objects.count() == 0
