@@ -144,8 +144,21 @@ def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str,
         return 0.0, ()
     reasons: list[str] = []
 
-    straight = _name_score(query.first, query.last, first, last)
-    swapped = _name_score(query.first, query.last, last, first)
+    typed_first, typed_last = record.first_name.strip(), record.last_name.strip()
+    straight = _name_score(
+        query.first,
+        query.last,
+        first,
+        last,
+        typed_equal=(typed_first == query.first_name, typed_last == query.last_name),
+    )
+    swapped = _name_score(
+        query.first,
+        query.last,
+        last,
+        first,
+        typed_equal=(typed_last == query.first_name, typed_first == query.last_name),
+    )
     name_score, name_reasons = straight
     # Swapped only when it explains both names and the straight order does not.
     if swapped[0] * SWAPPED_FACTOR > name_score and swapped[0] >= names.STRONG:
@@ -156,12 +169,7 @@ def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str,
         reasons.append(date_kind)
     score = name_score * dates.DATE_FACTORS[date_kind]
 
-    typed_same = (
-        record.first_name.strip() == query.first_name
-        and record.last_name.strip() == query.last_name
-        and date_kind == dates.EXACT
-    )
-    if typed_same:
+    if typed_first == query.first_name and typed_last == query.last_name and not reasons:
         return 1.0, (EXACT,)
     return min(score, 0.99), tuple(dict.fromkeys(reasons))
 
@@ -179,19 +187,24 @@ def _names_worth_comparing(query: _Query, first: str, last: str) -> bool:
     return names.are_nicknames(query.first, first) or names.are_nicknames(query.first, last)
 
 
-def _name_score(q_first, q_last, first, last) -> tuple[float, tuple[str, ...]]:
+def _name_score(q_first, q_last, first, last, *, typed_equal) -> tuple[float, tuple[str, ...]]:
     first_match = names.compare_names(q_first, first, given_name=True)
     last_match = names.compare_names(q_last, last, given_name=False)
     if last_match.reason is None and names.last_name_tokens_overlap(q_last, last):
         last_match = names.NameMatch(0.9, HYPHENATED)
     first_strong = first_match.score >= names.STRONG
     last_strong = last_match.score >= names.STRONG
-    reasons = tuple(r for r in (first_match.reason, last_match.reason) if r)
+    # "normalized" explains a difference; a name typed identically needs no reason.
+    reasons = tuple(
+        match.reason
+        for match, same_as_typed in zip((first_match, last_match), typed_equal, strict=True)
+        if match.reason and not (same_as_typed and match.reason == names.NORMALIZED)
+    )
     if first_strong and last_strong:
         return (first_match.score + last_match.score) / 2, reasons
-    if first_strong:
+    if first_match.score >= names.SAME:
         # Same first name and birth date, another last name: marriage or divorce, for staff to
-        # confirm. Never enough for an automatic link.
+        # confirm; never enough for an automatic link. A nickname on top is one change too many.
         return 0.8 * first_match.score, (*reasons, LAST_NAME_CHANGED)
     if last_strong:
         # Same family, another first name: a twin or sibling. Must stay below review.

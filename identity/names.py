@@ -26,6 +26,7 @@ COMPOUND = "compound_name"
 
 # One name's strength of evidence, 0..1; STRONG and above counts as "the same name".
 STRONG = 0.85
+SAME = 1.0  # equal once normalized
 _SCORES = {NORMALIZED: 1.0, NICKNAME: 0.9, COMPOUND: 0.88, PHONETIC: 0.88, TYPO: 0.86}
 
 # Feminine/masculine pairs differ by an ending, not by a slip of the keyboard: Eric and Erica,
