@@ -30,6 +30,10 @@ class PatientIntakeQLinkAdmin(admin.ModelAdmin):
         # A link is made or undone (with a reason, in history), never edited in place.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Unlinking needs a reason kept in history: intakeq_link.services.intakeq_link_delete.
+        return False
+
     def save_model(self, request, obj, form, change):
         saved = intakeq_link_create(
             canonical_patient=obj.canonical_patient,
