@@ -53,12 +53,30 @@ def scoped(queryset: QuerySet, user) -> QuerySet:
     return queryset if is_admin(user) else queryset.none()
 
 
+# Admin change pages that show one patient, and the kind their id is logged under.
+PATIENT_ADMIN_PAGES = {
+    "identity.patientcanonical": "canonical",
+    "cm_program.patientcm": "cm",
+    "intakeq_link.intakeqpatient": "intakeq",
+}
+
+
 class ScopedAdminMixin:
     """For every ModelAdmin of PHI: the changelist, change pages, search and autocomplete all
-    start from ``visible_to(request.user)``, so an object outside the user's scope is a 404."""
+    start from ``visible_to(request.user)``, so an object outside the user's scope is a 404.
+    Opening a patient's change page is logged like any other patient page."""
 
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from audit.access_log import record_patient_view
+
+        response = super().change_view(request, object_id, form_url, extra_context)
+        kind = PATIENT_ADMIN_PAGES.get(self.model._meta.label_lower)
+        if kind and request.method == "GET" and response.status_code == 200:
+            record_patient_view(request, patient_kind=kind, patient_id=object_id)
+        return response
 
     def has_module_permission(self, request):
         return is_admin(request.user) and super().has_module_permission(request)

@@ -1,3 +1,4 @@
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -27,6 +28,22 @@ class SecureAdminSite(AdminSite):
             and is_admin(user)
             and getattr(user, "is_verified", lambda: False)()
         )
+
+    def admin_view(self, view, cacheable=False):
+        """A signed-in user who may not use the admin gets a 403, not the admin's login form."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def refuse_signed_in_outsiders(request, *args, **kwargs):
+            if (
+                request.user.is_authenticated
+                and not self.has_permission(request)
+                and request.path != reverse("admin:logout", current_app=self.name)
+            ):
+                raise PermissionDenied
+            return inner(request, *args, **kwargs)
+
+        return refuse_signed_in_outsiders
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated:

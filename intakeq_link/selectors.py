@@ -3,7 +3,7 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from intakeq_link.models import IntakeQPatient
+from intakeq_link.models import IntakeQPatient, LinkProposal
 
 
 def intakeq_patient_search(*, user, query: str = "") -> QuerySet[IntakeQPatient]:
@@ -25,3 +25,12 @@ def intakeq_patient_search(*, user, query: str = "") -> QuerySet[IntakeQPatient]
 
 def intakeq_patient_get(*, user, pk) -> IntakeQPatient | None:
     return intakeq_patient_search(user=user).filter(pk=pk).first()
+
+
+def link_proposals_pending():
+    """The review queue: pending proposals, best score first, with both people joined."""
+    return (
+        LinkProposal.objects.filter(status=LinkProposal.Status.PENDING)
+        .select_related("canonical_patient", "intakeq_patient")
+        .order_by("-score", "proposed_at")
+    )

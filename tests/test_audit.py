@@ -259,3 +259,26 @@ def test_copy_writes_are_recorded_with_the_command_context():
         canonical_patient_id=canonical.pk, pgh_label="insert"
     )
     assert event.pgh_context.metadata["command"] == "migrate_cm_legacy"
+
+
+def test_opening_a_patient_in_the_admin_is_logged(client, staff_user):
+    admin_user = staff_user("Admin")
+    cm_patient = PatientCMFactory()
+    client.force_login(admin_user)
+    client.get(
+        reverse("admin:identity_patientcanonical_change", args=[cm_patient.canonical_patient_id])
+    )
+    client.get(reverse("admin:cm_program_patientcm_change", args=[cm_patient.pk]))
+    logged = set(PatientAccessLog.objects.values_list("patient_kind", "patient_id"))
+    assert logged == {("canonical", cm_patient.canonical_patient_id), ("cm", cm_patient.pk)}
+
+
+def test_the_complete_patient_view_is_logged_and_shows_every_system(client, staff_user):
+    link = PatientIntakeQLinkFactory()
+    EnrollmentFactory(cm_patient__canonical_patient=link.canonical_patient)
+    client.force_login(staff_user("Admin"))
+    response = client.get(reverse("complete-patient-view", args=[link.canonical_patient_id]))
+    body = response.content.decode()
+    assert link.intakeq_patient.intakeq_client_id in body
+    assert "Utah Medicaid" in body
+    assert PatientAccessLog.objects.get().patient_id == link.canonical_patient_id
