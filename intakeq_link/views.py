@@ -1,21 +1,21 @@
 """Psychiatry's pages: IntakeQ patients, read-only. They show nothing about the CM program."""
 
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from audit.access_log import PatientKind, record_patient_view
-from cmproject.access import role_required
 from intakeq_link.selectors import intakeq_patient_get, intakeq_patient_search
 
-
-def _may_view_intakeq(user) -> bool:
-    return user.has_perm("intakeq_link.view_intakeqpatient")
+# Psychiatry and Admin hold it; CPSS staff hold only search_intakeqpatient (for enrolling).
+may_view_intakeq = permission_required("intakeq_link.view_intakeqpatient", raise_exception=True)
 
 
 @require_safe
-@role_required(_may_view_intakeq)
+@login_required
+@may_view_intakeq
 def patient_list(request):
     query = request.GET.get("q", "").strip()[:100]
     page = Paginator(intakeq_patient_search(user=request.user, query=query), 50).get_page(
@@ -25,7 +25,8 @@ def patient_list(request):
 
 
 @require_safe
-@role_required(_may_view_intakeq)
+@login_required
+@may_view_intakeq
 def patient_detail(request, pk):
     patient = intakeq_patient_get(user=request.user, pk=pk)
     if patient is None:
