@@ -5,8 +5,14 @@ lives in each model's queryset (``PatientCM.objects.visible_to(user)`` and frien
 without ``visible_to`` is visible to admins only (deny by default).
 """
 
-from django.db.models import QuerySet
+from functools import wraps
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django_otp import user_has_device
+
+from audit.access_log import record_patient_view
 from cmproject import groups
 
 
@@ -26,22 +32,8 @@ def is_admin(user) -> bool:
     )
 
 
-def is_supervisor(user) -> bool:
-    return in_group(user, groups.CPSS_SUPERVISOR)
-
-
-def is_cpss(user) -> bool:
-    return in_group(user, groups.CPSS)
-
-
-def is_psychiatry(user) -> bool:
-    return in_group(user, groups.PSYCHIATRY)
-
-
 def requires_two_factor(user) -> bool:
     """Admins must sign in with a second factor; anyone who has set one up must use it too."""
-    from django_otp import user_has_device
-
     return is_admin(user) or user_has_device(user)
 
 
@@ -70,8 +62,6 @@ class ScopedAdminMixin:
         return scoped(super().get_queryset(request), request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from audit.access_log import record_patient_view
-
         response = super().change_view(request, object_id, form_url, extra_context)
         kind = PATIENT_ADMIN_PAGES.get(self.model._meta.label_lower)
         if kind and request.method == "GET" and response.status_code == 200:
@@ -100,11 +90,6 @@ class ReadOnlyAdminMixin:
 
 def role_required(*checks):
     """View decorator: signed in (else the login page) and passing one of ``checks`` (else 403)."""
-    from functools import wraps
-
-    from django.contrib.auth.decorators import login_required
-    from django.core.exceptions import PermissionDenied
-
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
