@@ -90,6 +90,7 @@ class ReadOnlyAdminMixin:
 
 def role_required(*checks):
     """View decorator: signed in (else the login page) and passing one of ``checks`` (else 403)."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):

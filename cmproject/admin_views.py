@@ -10,6 +10,9 @@ from django.shortcuts import render
 
 from audit.access_log import PatientKind, record_patient_view
 from cmproject.access import role_required
+from identity.models import PatientCanonical
+from identity.selectors import dual_enrollment_report as dual_enrollment_rows
+from identity.selectors import get_complete_patient_view
 
 
 def _may(permission):
@@ -43,10 +46,6 @@ def _sections(view):
 
 @role_required(_may("identity.view_complete_patient_view"))
 def complete_patient_view(request, pk):
-    from identity.selectors import get_complete_patient_view
-
-    from identity.models import PatientCanonical
-
     if not PatientCanonical.objects.visible_to(request.user).filter(pk=pk).exists():
         raise Http404
     view = get_complete_patient_view(pk)
@@ -60,7 +59,5 @@ def complete_patient_view(request, pk):
 
 @role_required(_may("identity.view_dual_enrollment_report"))
 def dual_enrollment_report(request):
-    from identity.selectors import dual_enrollment_report as report
-
-    rows = [_rows(row) for row in report()]
+    rows = [_rows(row) for row in dual_enrollment_rows()]
     return render(request, "cmproject/dual_enrollment_report.html", {"rows": rows})
