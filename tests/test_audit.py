@@ -282,3 +282,13 @@ def test_the_complete_patient_view_is_logged_and_shows_every_system(client, staf
     assert link.intakeq_patient.intakeq_client_id in body
     assert "Utah Medicaid" in body
     assert PatientAccessLog.objects.get().patient_id == link.canonical_patient_id
+
+
+def test_the_dual_enrollment_report_lists_people_in_both_systems_only(client, staff_user):
+    both = PatientIntakeQLinkFactory()
+    EnrollmentFactory(cm_patient__canonical_patient=both.canonical_patient)
+    cm_only = EnrollmentFactory()
+    client.force_login(staff_user("Admin"))
+    body = client.get(reverse("dual-enrollment-report")).content.decode()
+    assert both.canonical_patient.last_name in body
+    assert cm_only.canonical_patient.last_name not in body
