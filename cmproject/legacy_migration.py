@@ -18,8 +18,8 @@ in the reconciliation report). Notes are extra report lines about rows that were
 
 import csv
 import datetime
+import os
 import re
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -162,23 +162,27 @@ class MigrationResult:
 class _Person:
     """One legacy ``patients`` row, referenced by cm_patients or an IntakeQ twin of one."""
 
-    pk: uuid.UUID
+    pk: str
     intakeq_client_id: str | None
     first_name: str
     last_name: str
     date_of_birth: datetime.date | None
-    phone: str | None
-    email: str | None
-    created_at: datetime.datetime
     referenced: bool
+    rank: int  # position in (created_at, id) order: "the earlier row"
+    from_intakeq: bool = field(init=False)
+    key: tuple[str, str, datetime.date | None] = field(init=False)
 
-    @property
-    def from_intakeq(self) -> bool:
-        return self.intakeq_client_id is not None and bool(self.intakeq_client_id.strip())
+    def __post_init__(self):
+        self.from_intakeq = bool(self.intakeq_client_id and self.intakeq_client_id.strip())
+        self.key = (_normalize(self.first_name), _normalize(self.last_name), self.date_of_birth)
 
-    @property
-    def key(self) -> tuple[str, str, datetime.date | None]:
-        return (normalize_name(self.first_name), normalize_name(self.last_name), self.date_of_birth)
+
+def _normalize(name: str) -> str:
+    # Plain ASCII names normalize to lower case with single spaces; skipping the Unicode and
+    # regex work for them is what keeps 100k names fast. Anything else takes the full rules.
+    if name.isascii() and name.replace(" ", "").isalnum():
+        return " ".join(name.lower().split())
+    return normalize_name(name)
 
 
 class _UnionFind:
@@ -256,7 +260,7 @@ class LegacyMigration:
     def __init__(
         self,
         *,
-        batch_size: int = 5000,
+        batch_size: int = 10000,
         status_overrides: dict[str, str] | None = None,
         progress: ProgressFn | None = None,
         after_batch: Callable[[str, int], None] | None = None,
@@ -335,15 +339,18 @@ class LegacyMigration:
             self.result.counts[table].reported += 1
 
     def _copy(self, model, columns: list[str], rows: list[tuple], *, count: bool = True):
+        self._copy_into(model._meta.db_table, columns, rows)
+        if count and rows:
+            self.result.created[model._meta.db_table] += len(rows)
+
+    def _copy_into(self, table: str, columns: list[str], rows: list[tuple]):
         if not rows:
             return
-        table = model._meta.db_table
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        # One text block per batch: much faster than write_row's per-value adaptation.
+        data = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
         with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-        if count:
-            self.result.created[table] += len(rows)
+            copy.write(data)
 
     def _write_map(self, table: str, new_table: str, entries: list[tuple]):
         """entries: (legacy_id, new_id, outcome)."""
@@ -360,8 +367,8 @@ class LegacyMigration:
             else:
                 counts.merged += 1
 
-    def _mapped(self, table: str) -> dict[uuid.UUID, uuid.UUID]:
-        return dict(
+    def _mapped(self, table: str) -> dict[str, str]:
+        return _text_ids(
             LegacyIdMap.objects.filter(legacy_table=table).values_list("legacy_id", "new_id")
         )
 
@@ -371,17 +378,17 @@ class LegacyMigration:
         table = "providers"
         counts = self.result.counts[table]
         rows = self._fetch(
-            "SELECT id, first_name, last_name, email, phone, role, credentials, is_active "
+            "SELECT id::text, first_name, last_name, email, phone, role, credentials, is_active "
             "FROM providers ORDER BY created_at, id"
         )
         mapped = self._mapped(table)
-        existing_by_legacy = dict(
+        existing_by_legacy = _text_ids(
             ProviderCM.objects.filter(canonical_provider_id__isnull=False).values_list(
                 "canonical_provider_id", "pk"
             )
         )
         existing_by_email = {
-            email.strip().lower(): pk
+            email.strip().lower(): str(pk)
             for pk, email in ProviderCM.objects.filter(email__isnull=False).values_list(
                 "pk", "email"
             )
@@ -420,7 +427,7 @@ class LegacyMigration:
                 email = None
             elif email_key:
                 emails_seen[email_key] = pk
-            new_id = uuid.uuid4()
+            new_id = _new_id()
             new_rows.append(
                 (
                     new_id,
@@ -465,34 +472,32 @@ class LegacyMigration:
         NULL) confidently matched to an IntakeQ row of the same date of birth (blocking on the
         date keeps this linear). Each group becomes one canonical patient.
         """
-        columns = (
-            "p.id, p.intakeq_client_id, p.first_name, p.last_name, p.date_of_birth, "
-            "p.phone, p.email, p.created_at"
+        # The enrolled rows, and the IntakeQ rows born on a day a CM-app row was: the only ones
+        # a CM-app row could be matched to.
+        rows = self._fetch(
+            "SELECT p.id::text, p.intakeq_client_id, p.first_name, p.last_name, p.date_of_birth, "
+            "r.referenced FROM patients p JOIN ("
+            "  SELECT DISTINCT patient_id AS id, true AS referenced FROM cm_patients"
+            "  UNION ALL"
+            "  SELECT q.id, false FROM patients q"
+            "  WHERE NULLIF(btrim(q.intakeq_client_id), '') IS NOT NULL"
+            "  AND NOT EXISTS (SELECT 1 FROM cm_patients c WHERE c.patient_id = q.id)"
+            "  AND q.date_of_birth IN (SELECT x.date_of_birth FROM patients x"
+            "    JOIN cm_patients c ON c.patient_id = x.id"
+            "    WHERE NULLIF(btrim(x.intakeq_client_id), '') IS NULL)"
+            ") r ON r.id = p.id ORDER BY p.created_at, p.id"
         )
-        referenced = self._fetch(
-            f"SELECT {columns} FROM patients p "  # noqa: S608 - constant column list
-            "WHERE p.id IN (SELECT patient_id FROM cm_patients)"
-        )
-        twins = self._fetch(
-            f"SELECT {columns} FROM patients p "  # noqa: S608 - constant column list
-            "WHERE NULLIF(btrim(p.intakeq_client_id), '') IS NOT NULL "
-            "AND p.id NOT IN (SELECT patient_id FROM cm_patients) "
-            "AND p.date_of_birth IN (SELECT q.date_of_birth FROM patients q "
-            "  JOIN cm_patients c ON c.patient_id = q.id "
-            "  WHERE NULLIF(btrim(q.intakeq_client_id), '') IS NULL)"
-        )
-        people = {row[0]: _Person(*row, referenced=True) for row in referenced}
-        people.update({row[0]: _Person(*row, referenced=False) for row in twins})
+        people = {row[0]: _Person(*row, rank=rank) for rank, row in enumerate(rows)}
         self.people = people
         table = "patients"
         counts = self.result.counts[table]
         self.patient_map = self._mapped(table)
-        self.unusable_people: dict[uuid.UUID, str] = {}
+        self.unusable_people: dict[str, str] = {}
         today = datetime.date.today()  # noqa: DTZ011 - a date of birth has no time zone
         usable = {}
         for person in people.values():
             reason = None
-            if not normalize_name(person.first_name) or not normalize_name(person.last_name):
+            if not person.key[0] or not person.key[1]:
                 reason = "blank_name"
             elif person.date_of_birth is None:
                 reason = "no_date_of_birth"
@@ -505,18 +510,15 @@ class LegacyMigration:
                 self.unusable_people[person.pk] = reason
                 self._report(table, person.pk, reason)
 
+        # Rows with the same key are one person by definition; the union-find only joins keys
+        # that a confident IntakeQ match ties together.
         groups = _UnionFind()
-        by_key = {}
-        for person in usable.values():
-            groups.find(person.pk)
-            other = by_key.setdefault(person.key, person.pk)
-            groups.union(other, person.pk)
 
         intakeq_by_dob = defaultdict(list)
         for person in usable.values():
             if person.from_intakeq:
                 intakeq_by_dob[person.date_of_birth].append(person)
-        self.link_scores: dict[uuid.UUID, Decimal] = {}
+        self.link_scores: dict[str, Decimal] = {}
         for person in usable.values():
             if person.from_intakeq or not person.referenced:
                 continue
@@ -532,12 +534,12 @@ class LegacyMigration:
                     scored.append((score, candidate))
             if not scored:
                 continue
-            scored.sort(key=lambda item: (-item[0], item[1].created_at, str(item[1].pk)))
+            scored.sort(key=lambda item: (-item[0], item[1].rank))
             best_score, best = scored[0]
             confident = [s for s, _ in scored if s >= self.auto_link_min]
-            distinct_people = {groups.find(c.pk) for s, c in scored if s >= self.auto_link_min}
+            distinct_people = {groups.find(c.key) for s, c in scored if s >= self.auto_link_min}
             if confident and len(distinct_people) == 1:
-                groups.union(best.pk, person.pk)
+                groups.union(best.key, person.key)
                 self.link_scores[best.pk] = max(
                     self.link_scores.get(best.pk, Decimal(0)), _score(best_score)
                 )
@@ -553,43 +555,75 @@ class LegacyMigration:
                 )
 
         members = defaultdict(list)
-        for pk in usable:
-            members[groups.find(pk)].append(usable[pk])
+        joined = groups.parent
+        for person in usable.values():
+            key = person.key
+            members[groups.find(key) if key in joined else key].append(person)
         # An IntakeQ row no CM row matched is someone else's patient: not ours to migrate.
         self.groups = [g for g in members.values() if any(p.referenced for p in g)]
         self.group_of = {p.pk: index for index, group in enumerate(self.groups) for p in group}
         for group in self.groups:
-            group.sort(key=lambda p: (not p.from_intakeq, p.created_at, str(p.pk)))
+            group.sort(key=lambda p: (not p.from_intakeq, p.rank))
+
+    def _load_enrollment_index(self):
+        """One light pass over cm_patients (no free text, no timestamps) that every plan uses.
+
+        Ordered by enrollment_date, created_at, id; ``freshness`` ranks rows by updated_at.
+        """
+        self.cm_rows = [
+            _CmRow(*row)
+            for row in self._fetch(
+                "SELECT id::text, patient_id::text, cpss_provider_id::text, program_name, status, "
+                "smartphone_access, enrollment_source, "
+                "row_number() OVER (ORDER BY updated_at, created_at, id) "
+                "FROM cm_patients ORDER BY enrollment_date, created_at, id"
+            )
+        ]
+        self.status_of_group: dict[int, str] = {}
+        self.freshest_of_group: dict[int, _CmRow] = {}
+        for row in self.cm_rows:
+            row.status_new = self.status_map.get(_code(row.status))
+            group = self.group_of.get(row.patient_id)
+            if group is None:
+                continue
+            if row.status_new:
+                # Later enrollment_date wins: the person's current participation status.
+                self.status_of_group[group] = row.status_new
+            freshest = self.freshest_of_group.get(group)
+            if freshest is None or row.freshness > freshest.freshness:
+                self.freshest_of_group[group] = row
 
     def _migrate_people(self):
         table = "patients"
         counts = self.result.counts[table]
         existing_canonical = {
-            (first, last, dob): pk
+            (first, last, dob): str(pk)
             for pk, first, last, dob in PatientCanonical.objects.values_list(
                 "pk", "first_name_normalized", "last_name_normalized", "date_of_birth"
             )
         }
-        cm_by_canonical = dict(PatientCM.objects.values_list("canonical_patient_id", "pk"))
-        links = list(
-            PatientIntakeQLink.objects.values_list("canonical_patient_id", "intakeq_patient_id")
-        )
-        linked_canonicals = {c for c, _ in links if c}
-        linked_intakeq = {i for _, i in links if i}
-        cm_fields = self._latest_cm_fields()
-        statuses = self._person_statuses()
+        cm_by_canonical = _text_ids(PatientCM.objects.values_list("canonical_patient_id", "pk"))
+        links = PatientIntakeQLink.objects.values_list("canonical_patient_id", "intakeq_patient_id")
+        linked_canonicals = {str(c) for c, _ in links if c}
+        linked_intakeq = {str(i) for _, i in links if i}
+        self._load_enrollment_index()
 
-        self.canonical_of_group: dict[int, uuid.UUID] = {}
-        self.cm_patient_of_group: dict[int, uuid.UUID] = {}
+        self.canonical_of_group: dict[int, str] = {}
+        self.cm_patient_of_group: dict[int, str] = {}
         total = len(self.groups)
         for start in range(0, total, self.batch_size):
             chunk = range(start, min(start + self.batch_size, total))
-            canonical_rows, cm_rows, link_rows, entries = [], [], [], []
+            canonical_rows, cm_plan, link_rows, entries = [], [], [], []
             for index in chunk:
                 group = self.groups[index]
                 referenced = [p for p in group if p.referenced]
                 counts.read += len(referenced)
-                mapped = {self.patient_map[p.pk] for p in referenced if p.pk in self.patient_map}
+                patient_map = self.patient_map
+                mapped = (
+                    {patient_map[p.pk] for p in referenced if p.pk in patient_map}
+                    if patient_map
+                    else set()
+                )
                 if len(mapped) > 1:
                     # Earlier runs made two people of what is now one: a person must merge them.
                     for person in referenced:
@@ -601,7 +635,7 @@ class LegacyMigration:
                 canonical_id = next(iter(mapped), None) or existing
                 created = canonical_id is None
                 if created:
-                    canonical_id = uuid.uuid4()
+                    canonical_id = _new_id()
                     head = group[0]
                     canonical_rows.append(
                         (
@@ -625,10 +659,10 @@ class LegacyMigration:
 
                 cm_id = cm_by_canonical.get(canonical_id)
                 if cm_id is None:
-                    cm_id = uuid.uuid4()
+                    cm_id = _new_id()
                     cm_by_canonical[canonical_id] = cm_id
-                    cm_rows.append(self._cm_row(cm_id, canonical_id, group, cm_fields, statuses))
-                elif not mapped and referenced:
+                    cm_plan.append(self._cm_plan_row(cm_id, canonical_id, index, group))
+                elif not mapped:
                     self._report(
                         table,
                         referenced[0].pk,
@@ -654,7 +688,7 @@ class LegacyMigration:
                             if chosen.referenced
                             else self.link_scores.get(chosen.pk, Decimal("1.00"))
                         )
-                        link_rows.append((uuid.uuid4(), canonical_id, chosen.pk, score))
+                        link_rows.append((_new_id(), canonical_id, chosen.pk, score))
                         linked_canonicals.add(canonical_id)
                         linked_intakeq.add(chosen.pk)
                     for extra in intakeq_rows:
@@ -668,7 +702,7 @@ class LegacyMigration:
                     ["id", "first_name", "last_name", "date_of_birth"],
                     canonical_rows,
                 )
-                self._copy(PatientCM, CM_COLUMNS, cm_rows)
+                self._insert_cm_patients(cm_plan)
                 self._copy(
                     PatientIntakeQLink,
                     ["id", "canonical_patient_id", "intakeq_patient_id", "confidence_score"],
@@ -678,65 +712,77 @@ class LegacyMigration:
             self.progress(table, chunk.stop, total)
             self.after_batch(table, start // self.batch_size + 1)
 
-    def _latest_cm_fields(self) -> dict[uuid.UUID, tuple]:
-        """The CM columns of each legacy patient's most recently updated cm_patients row."""
-        columns = ", ".join(LEGACY_CM_FIELDS)
-        rows = self._fetch(
-            f"SELECT DISTINCT ON (patient_id) patient_id, id, updated_at, {columns} "  # noqa: S608
-            "FROM cm_patients ORDER BY patient_id, updated_at DESC, created_at DESC, id DESC"
-        )
-        return {row[0]: row[1:] for row in rows}
+    def _cm_plan_row(self, cm_id, canonical_id, index, group) -> tuple:
+        """The patients_cm row, as ids and mapped codes; SQL copies the rest from the legacy row.
 
-    def _person_statuses(self) -> dict[int, str]:
-        """Each person's participation status: that of their latest mappable enrollment."""
-        rows = self._fetch(
-            "SELECT patient_id, status FROM cm_patients ORDER BY enrollment_date, id"
-        )
-        statuses = {}
-        for patient_id, status in rows:
-            mapped = self.status_map.get(_code(status))
-            group = self.group_of.get(patient_id)
-            if mapped and group is not None:
-                statuses[group] = mapped
-        return statuses
-
-    def _cm_row(self, cm_id, canonical_id, group, cm_fields, statuses) -> tuple:
-        candidates = [cm_fields[p.pk] for p in group if p.pk in cm_fields]
-        legacy_id, _, *values = max(candidates, key=lambda row: (row[1], str(row[0])))
-        fields = dict(zip(LEGACY_CM_FIELDS, values, strict=True))
-        raw_source, raw_phone = fields["enrollment_source"], fields["smartphone_access"]
-        source = ENROLLMENT_SOURCE_MAP.get(_code(raw_source))
-        if _blank_to_none(raw_source) and source is None:
+        CM columns come from the person's most recently updated cm_patients row; contact
+        details from the row the old CM app typed, else from the IntakeQ chart (seed scenario 2).
+        """
+        source = self.freshest_of_group[index]
+        enrollment_source = ENROLLMENT_SOURCE_MAP.get(_code(source.enrollment_source))
+        if _blank_to_none(source.enrollment_source) and enrollment_source is None:
             self._report(
-                "cm_patients", legacy_id, "unmapped_enrollment_source", value=raw_source, note=True
+                "cm_patients",
+                source.pk,
+                "unmapped_enrollment_source",
+                value=source.enrollment_source,
+                note=True,
             )
-        smartphone = SMARTPHONE_MAP.get(_code(raw_phone))
-        if _blank_to_none(raw_phone) and smartphone is None:
+        smartphone = SMARTPHONE_MAP.get(_code(source.smartphone_access))
+        if _blank_to_none(source.smartphone_access) and smartphone is None:
             self._report(
-                "cm_patients", legacy_id, "unmapped_smartphone_access", value=raw_phone, note=True
+                "cm_patients",
+                source.pk,
+                "unmapped_smartphone_access",
+                value=source.smartphone_access,
+                note=True,
             )
-        # Contact details: those the old CM app typed, else the IntakeQ chart's (seed scenario 2).
-        contact = next((p for p in group if not p.from_intakeq and p.referenced), group[0])
-        index = self.group_of[group[0].pk]
+        contact = next((p for p in group if p.referenced and not p.from_intakeq), group[0])
         return (
             cm_id,
             canonical_id,
-            _blank_to_none(contact.phone),
-            _blank_to_none(contact.email),
-            fields["insurance_primary"],
-            fields["medicaid_id"],
-            source,
-            fields["consent_date"],
+            source.pk,
+            contact.pk,
+            enrollment_source,
             smartphone,
-            fields["emergency_contact_name"],
-            fields["emergency_contact_phone"],
-            fields["address_street"],
-            fields["address_city"],
-            fields["address_state"],
-            fields["address_zip"],
-            fields["preferred_language"],
-            statuses.get(index),
+            self.status_of_group.get(index),
         )
+
+    def _insert_cm_patients(self, plan: list[tuple]):
+        if not plan:
+            return
+        self._plan_table(
+            "migrate_cm_plan_cm",
+            "cm_id uuid, canonical_id uuid, source_row uuid, contact_patient uuid, "
+            "enrollment_source text, smartphone_access text, status text",
+            plan,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO patients_cm (id, canonical_patient_id, phone, email, "
+                "insurance_primary, medicaid_id, enrollment_source, consent_date, "
+                "smartphone_access, emergency_contact_name, emergency_contact_phone, "
+                "address_street, address_city, address_state, address_zip, preferred_language, "
+                "status) "
+                "SELECT plan.cm_id, plan.canonical_id, "
+                "CASE WHEN btrim(pt.phone) = '' THEN NULL ELSE pt.phone END, "
+                "CASE WHEN btrim(pt.email) = '' THEN NULL ELSE pt.email END, "
+                "c.insurance_primary, c.medicaid_id, "
+                "plan.enrollment_source, c.consent_date, plan.smartphone_access, "
+                "c.emergency_contact_name, c.emergency_contact_phone, c.address_street, "
+                "c.address_city, c.address_state, c.address_zip, c.preferred_language, "
+                "plan.status FROM migrate_cm_plan_cm plan "
+                "JOIN cm_patients c ON c.id = plan.source_row "
+                "JOIN patients pt ON pt.id = plan.contact_patient"
+            )
+        self.result.created[PatientCM._meta.db_table] += len(plan)
+
+    def _plan_table(self, name: str, columns: str, rows: list[tuple]):
+        """A session temp table holding one batch's plan, for an INSERT ... SELECT to join."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
+            cursor.execute(f"TRUNCATE {name}")
+        self._copy_into(name, [c.split()[0] for c in columns.split(", ")], rows)
 
     # phase 3: enrollments ----------------------------------------------------------------------
 
@@ -745,126 +791,119 @@ class LegacyMigration:
         counts = self.result.counts[table]
         mapped = self._mapped(table)
         programs = self._programs()
-        keepers = self._enrollment_keepers(programs)
+        keepers = self._enrollment_keepers(programs, mapped)
         existing = {
-            (c, p): pk
+            (str(c), str(p)): str(pk)
             for pk, c, p in Enrollment.objects.values_list(
                 "pk", "canonical_patient_id", "cm_program_id"
             )
         }
-        total = self._fetch("SELECT count(*) FROM cm_patients")[0][0]
-        last_id, number = None, 0
-        while True:
-            # Keyset pagination on the primary key: each batch is one short indexed query.
-            rows = self._fetch(
-                "SELECT id, patient_id, cpss_provider_id, program_name, status, total_points, "
-                "current_streak, enrollment_date, medicaid_verification::text, pod_assignment, "
-                "notes, created_at, updated_at FROM cm_patients "
-                "WHERE %s::uuid IS NULL OR id > %s ORDER BY id LIMIT %s",
-                [last_id, last_id, self.batch_size],
-            )
-            if not rows:
-                break
-            last_id = rows[-1][0]
-            number += 1
-            new_rows, entries = [], []
-            for row in rows:
-                outcome = self._enrollment_row(row, mapped, programs, keepers, existing)
+        rows = sorted(self.cm_rows, key=lambda row: row.pk)  # primary-key batches
+        total = len(rows)
+        for start in range(0, total, self.batch_size):
+            batch = rows[start : start + self.batch_size]
+            plan, entries = [], []
+            for row in batch:
+                outcome = self._enrollment_plan(row, mapped, programs, keepers, existing)
                 if outcome is None:
                     continue
                 kind, payload = outcome
                 if kind == "new":
-                    new_rows.append(payload)
-                    entries.append((row[0], payload[0], LegacyIdMap.Outcome.MIGRATED))
+                    plan.append(payload)
+                    entries.append((row.pk, payload[1], LegacyIdMap.Outcome.MIGRATED))
                 else:
-                    entries.append((row[0], payload, LegacyIdMap.Outcome.MERGED))
-            counts.read += len(rows)
+                    entries.append((row.pk, payload, LegacyIdMap.Outcome.MERGED))
+            counts.read += len(batch)
             with transaction.atomic():
-                self._copy(Enrollment, ENROLLMENT_COLUMNS, new_rows)
+                self._insert_enrollments(plan)
                 self._write_map(table, Enrollment._meta.db_table, entries)
             self.progress(table, counts.read, total)
-            self.after_batch(table, number)
+            self.after_batch(table, start // self.batch_size + 1)
 
-    def _enrollment_row(self, row, mapped, programs, keepers, existing):
+    def _insert_enrollments(self, plan: list[tuple]):
+        if not plan:
+            return
+        self._plan_table(
+            "migrate_cm_plan_enrollment",
+            "legacy_id uuid, new_id uuid, canonical_id uuid, cm_patient_id uuid, "
+            "program_id uuid, cpss_id uuid, status text",
+            plan,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO cm_enrollments (id, canonical_patient_id, cm_patient_id, "
+                "cm_program_id, cpss_provider_id, total_points, current_streak, enrollment_date, "
+                "status, medicaid_verification, pod_assignment, notes, created_at, updated_at) "
+                "SELECT plan.new_id, plan.canonical_id, plan.cm_patient_id, plan.program_id, "
+                "plan.cpss_id, c.total_points, c.current_streak, c.enrollment_date, plan.status, "
+                "c.medicaid_verification, c.pod_assignment, c.notes, c.created_at, c.updated_at "
+                "FROM migrate_cm_plan_enrollment plan JOIN cm_patients c ON c.id = plan.legacy_id"
+            )
+        self.result.created[Enrollment._meta.db_table] += len(plan)
+
+    def _enrollment_plan(self, row, mapped, programs, keepers, existing):
         table = "cm_patients"
-        (
-            pk,
-            patient_id,
-            cpss_id,
-            program_name,
-            status,
-            points,
-            streak,
-            enrolled,
-            verification,
-            pod,
-            notes,
-            created_at,
-            updated_at,
-        ) = row
-        if pk in mapped:
+        if row.pk in mapped:
             self.result.counts[table].already += 1
             return None
-        group = self.group_of.get(patient_id)
+        group = self.group_of.get(row.patient_id)
         if group is None or group not in self.canonical_of_group:
-            reason = self.unusable_people.get(patient_id)
-            if reason is None and patient_id not in self.people:
+            reason = self.unusable_people.get(row.patient_id)
+            if reason is None and row.patient_id not in self.people:
                 reason = "dangling_patient_id"
             self._report(
-                table, pk, f"patient_not_migrated:{reason or 'conflict'}", related_id=patient_id
+                table,
+                row.pk,
+                f"patient_not_migrated:{reason or 'conflict'}",
+                related_id=row.patient_id,
             )
             return None
         cpss = None
-        if cpss_id is not None:
-            cpss = self.provider_map.get(cpss_id)
+        if row.cpss_id is not None:
+            cpss = self.provider_map.get(row.cpss_id)
             if cpss is None:
-                self._report(table, pk, "cpss_provider_not_migrated", related_id=cpss_id)
+                self._report(table, row.pk, "cpss_provider_not_migrated", related_id=row.cpss_id)
                 return None
-        new_status = self.status_map.get(_code(status))
-        if new_status is None:
-            reason = "ambiguous_status" if _code(status) in AMBIGUOUS_STATUSES else "unknown_status"
-            self._report(table, pk, reason, value=status)
+        if row.status_new is None:
+            code = _code(row.status)
+            reason = "ambiguous_status" if code in AMBIGUOUS_STATUSES else "unknown_status"
+            self._report(table, row.pk, reason, value=row.status)
             return None
-        program_id = programs[_program_key(program_name)]
+        program_id = programs[_program_key(row.program_name)]
         keeper = keepers[(group, program_id)]
-        if keeper != pk:
-            self._report(table, pk, "duplicate_enrollment_same_person_program", related_id=keeper)
+        if keeper != row.pk:
+            self._report(
+                table, row.pk, "duplicate_enrollment_same_person_program", related_id=keeper
+            )
             return None
         canonical_id = self.canonical_of_group[group]
         if (canonical_id, program_id) in existing:
             merged_into = existing[(canonical_id, program_id)]
             self._report(
                 table,
-                pk,
+                row.pk,
                 "enrollment_already_existed_fields_not_applied",
                 related_id=merged_into,
                 note=True,
             )
             return "merged", merged_into
-        new_id = uuid.uuid4()
+        new_id = _new_id()
         existing[(canonical_id, program_id)] = new_id
         return "new", (
+            row.pk,
             new_id,
             canonical_id,
             self.cm_patient_of_group[group],
             program_id,
             cpss,
-            points,
-            streak,
-            enrolled,
-            new_status,
-            verification,
-            pod,
-            notes,
-            created_at,
-            updated_at,
+            row.status_new,
         )
 
-    def _programs(self) -> dict[str, uuid.UUID]:
+    def _programs(self) -> dict[str, str]:
         """program key -> program id, creating the programs legacy rows name (and the default)."""
-        names = [row[0] for row in self._fetch("SELECT DISTINCT program_name FROM cm_patients")]
+        names = {row.program_name for row in self.cm_rows}
         programs = {
-            _program_key(name): pk
+            _program_key(name): str(pk)
             for pk, name in ContingencyManagement.objects.values_list("pk", "name")
         }
         wanted = {}
@@ -880,38 +919,68 @@ class LegacyMigration:
         with transaction.atomic():
             ContingencyManagement.objects.bulk_create(new)
         self.result.created[ContingencyManagement._meta.db_table] += len(new)
-        programs.update({key: program.pk for key, program in zip(wanted, new, strict=True)})
+        programs.update({key: str(program.pk) for key, program in zip(wanted, new, strict=True)})
         return programs
 
-    def _enrollment_keepers(self, programs) -> dict[tuple[int, uuid.UUID], uuid.UUID]:
+    def _enrollment_keepers(self, programs, mapped) -> dict[tuple[int, str], str]:
         """(person, program) -> the one legacy enrollment that becomes cm_enrollments' row.
 
         An enrollment migrated by an earlier run stays the keeper; otherwise the earliest
         enrollment_date (then created_at, id). The others are reported, not merged, because
         their points and streaks cannot be added up without a person deciding.
         """
-        mapped = set(
-            LegacyIdMap.objects.filter(legacy_table="cm_patients").values_list(
-                "legacy_id", flat=True
-            )
-        )
-        rows = self._fetch(
-            "SELECT id, patient_id, program_name, status, cpss_provider_id FROM cm_patients "
-            "ORDER BY enrollment_date, created_at, id"
-        )
         keepers = {}
-        for pk, patient_id, program_name, status, cpss_id in rows:
-            group = self.group_of.get(patient_id)
+        for row in self.cm_rows:
+            group = self.group_of.get(row.patient_id)
             if (
                 group is None
-                or self.status_map.get(_code(status)) is None
-                or (cpss_id is not None and cpss_id not in self.provider_map)
+                or row.status_new is None
+                or (row.cpss_id is not None and row.cpss_id not in self.provider_map)
             ):
                 continue
-            key = (group, programs[_program_key(program_name)])
-            if key not in keepers or pk in mapped:
-                keepers[key] = pk
+            key = (group, programs[_program_key(row.program_name)])
+            if key not in keepers or row.pk in mapped:
+                keepers[key] = row.pk
         return keepers
+
+
+@dataclass(slots=True)
+class _CmRow:
+    pk: str
+    patient_id: str
+    cpss_id: str | None
+    program_name: str | None
+    status: str
+    smartphone_access: str | None
+    enrollment_source: str | None
+    freshness: int
+    status_new: str | None = None
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value) -> str:
+    """A value in COPY's text format (ids, names, codes, numbers and dates are all we send)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def _new_id() -> str:
+    """A random (version 4) UUID as text: ids travel as text here, which is several times
+    cheaper than uuid.UUID objects at 100k rows (hashing, comparing, COPY)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def _text_ids(pairs) -> dict[str, str]:
+    return {str(a): str(b) for a, b in pairs}
 
 
 def _program_key(name: str | None) -> str:
@@ -921,57 +990,6 @@ def _program_key(name: str | None) -> str:
 
 def _score(value: float) -> Decimal:
     return Decimal(str(round(min(max(value, 0.0), 1.0), 2)))
-
-
-LEGACY_CM_FIELDS = [
-    "insurance_primary",
-    "medicaid_id",
-    "enrollment_source",
-    "consent_date",
-    "smartphone_access",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "address_street",
-    "address_city",
-    "address_state",
-    "address_zip",
-    "preferred_language",
-]
-CM_COLUMNS = [
-    "id",
-    "canonical_patient_id",
-    "phone",
-    "email",
-    "insurance_primary",
-    "medicaid_id",
-    "enrollment_source",
-    "consent_date",
-    "smartphone_access",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "address_street",
-    "address_city",
-    "address_state",
-    "address_zip",
-    "preferred_language",
-    "status",
-]
-ENROLLMENT_COLUMNS = [
-    "id",
-    "canonical_patient_id",
-    "cm_patient_id",
-    "cm_program_id",
-    "cpss_provider_id",
-    "total_points",
-    "current_streak",
-    "enrollment_date",
-    "status",
-    "medicaid_verification",
-    "pod_assignment",
-    "notes",
-    "created_at",
-    "updated_at",
-]
 
 
 def write_report(result: MigrationResult, path: Path) -> Path:
@@ -998,7 +1016,7 @@ def write_report(result: MigrationResult, path: Path) -> Path:
 def migrate_cm_legacy(
     *,
     dry_run: bool = False,
-    batch_size: int = 5000,
+    batch_size: int = 10000,
     status_overrides: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
     after_batch: Callable[[str, int], None] | None = None,

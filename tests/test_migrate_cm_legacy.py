@@ -159,6 +159,15 @@ def test_duplicate_and_blank_provider_emails_keep_every_row(legacy, report):
     assert reasons(report(), second) == {"duplicate_email_dropped"}
 
 
+def test_names_with_copy_special_characters_arrive_intact(legacy, report):
+    provider = legacy.provider(first="Tab\tBack\\slash", last="New\nline")
+
+    run("--report", report.path)
+
+    mapped = ProviderCM.objects.get(canonical_provider_id=provider)
+    assert (mapped.first_name, mapped.last_name) == ("Tab\tBack\\slash", "New\nline")
+
+
 # --- people --------------------------------------------------------------------------------------
 
 

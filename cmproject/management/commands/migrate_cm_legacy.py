@@ -43,8 +43,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=5000,
-            help="Legacy rows per transaction (default 5000).",
+            default=10000,
+            help="Legacy rows per transaction (default 10000).",
         )
         parser.add_argument(
             "--report",
