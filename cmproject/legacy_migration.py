@@ -29,15 +29,21 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 
-from cm_program.models import ContingencyManagement, Enrollment, PatientCM
+from cm_program.models import (
+    ContingencyManagement,
+    Enrollment,
+    EnrollmentStatusChange,
+    PatientCM,
+)
 from cmproject.models import LegacyIdMap
 from identity.models import PatientCanonical
 from identity.normalization import normalize_name
 from identity.validators import EARLIEST_DATE_OF_BIRTH
-from intakeq_link.models import PatientIntakeQLink
+from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
 from providers.models import ProviderCM
 
 LEGACY_TABLES = ("providers", "patients", "cm_patients")
+HISTORY_REASON = "Migrated from the old CM app (migrate_cm_legacy)."
 DEFAULT_PROGRAM_NAME = "Legacy CM program (unnamed)"
 DEFAULT_PROGRAM_DESCRIPTION = (
     "The single program the old CM app ran before programs had names (program_name NULL)."
@@ -519,6 +525,7 @@ class LegacyMigration:
             if person.from_intakeq:
                 intakeq_by_dob[person.date_of_birth].append(person)
         self.link_scores: dict[str, Decimal] = {}
+        self.proposals: dict[str, list[tuple[_Person, Decimal, str]]] = defaultdict(list)
         for person in usable.values():
             if person.from_intakeq or not person.referenced:
                 continue
@@ -553,6 +560,9 @@ class LegacyMigration:
                     note=True,
                     value=str(_score(best_score)),
                 )
+                # Staff decide these in the IntakeQ link review queue (once the person exists).
+                for score, candidate in scored:
+                    self.proposals[person.pk].append((candidate, _score(score), reason))
 
         members = defaultdict(list)
         joined = groups.parent
@@ -606,6 +616,12 @@ class LegacyMigration:
         links = PatientIntakeQLink.objects.values_list("canonical_patient_id", "intakeq_patient_id")
         linked_canonicals = {str(c) for c, _ in links if c}
         linked_intakeq = {str(i) for _, i in links if i}
+        proposed = {
+            (str(c), str(i))
+            for c, i in LinkProposal.objects.values_list(
+                "canonical_patient_id", "intakeq_patient_id"
+            )
+        }
         self._load_enrollment_index()
 
         self.canonical_of_group: dict[int, str] = {}
@@ -613,7 +629,7 @@ class LegacyMigration:
         total = len(self.groups)
         for start in range(0, total, self.batch_size):
             chunk = range(start, min(start + self.batch_size, total))
-            canonical_rows, cm_plan, link_rows, entries = [], [], [], []
+            canonical_rows, cm_plan, link_rows, proposal_rows, entries = [], [], [], [], []
             for index in chunk:
                 group = self.groups[index]
                 referenced = [p for p in group if p.referenced]
@@ -696,6 +712,13 @@ class LegacyMigration:
                             self._report(
                                 table, extra.pk, "second_intakeq_row_not_linked", note=True
                             )
+                if canonical_id not in linked_canonicals:
+                    for person in referenced:
+                        for candidate, score, reason in self.proposals.get(person.pk, ()):
+                            pair = (canonical_id, candidate.pk)
+                            if pair not in proposed and candidate.pk not in linked_intakeq:
+                                proposed.add(pair)
+                                proposal_rows.append((*pair, score, f"{{{reason}}}"))
             with transaction.atomic():
                 self._copy(
                     PatientCanonical,
@@ -707,6 +730,27 @@ class LegacyMigration:
                     PatientIntakeQLink,
                     ["id", "canonical_patient_id", "intakeq_patient_id", "confidence_score"],
                     link_rows,
+                )
+                # Links are PHI-bearing decisions: each one made here is in the link history.
+                self._copy(
+                    LinkHistory,
+                    [
+                        "canonical_patient_id",
+                        "intakeq_patient_id",
+                        "action",
+                        "confidence_score",
+                        "automatic",
+                        "reason",
+                    ],
+                    [
+                        (c, i, LinkHistory.Action.LINKED.value, score, True, HISTORY_REASON)
+                        for _, c, i, score in link_rows
+                    ],
+                )
+                self._copy(
+                    LinkProposal,
+                    ["canonical_patient_id", "intakeq_patient_id", "score", "reasons"],
+                    proposal_rows,
                 )
                 self._write_map(table, PatientCanonical._meta.db_table, entries)
             self.progress(table, chunk.stop, total)
@@ -839,7 +883,14 @@ class LegacyMigration:
                 "c.medicaid_verification, c.pod_assignment, c.notes, c.created_at, c.updated_at "
                 "FROM migrate_cm_plan_enrollment plan JOIN cm_patients c ON c.id = plan.legacy_id"
             )
+            # Every enrollment starts its status history with one row, as enrollment_create does.
+            cursor.execute(
+                "INSERT INTO cm_enrollment_status_changes (enrollment_id, from_status, to_status, "
+                "reason) SELECT new_id, NULL, status, %s FROM migrate_cm_plan_enrollment",
+                [HISTORY_REASON],
+            )
         self.result.created[Enrollment._meta.db_table] += len(plan)
+        self.result.created[EnrollmentStatusChange._meta.db_table] += len(plan)
 
     def _enrollment_plan(self, row, mapped, programs, keepers, existing):
         table = "cm_patients"

@@ -15,7 +15,7 @@ from cm_program.models import ContingencyManagement, Enrollment, PatientCM
 from cmproject.legacy_migration import DEFAULT_PROGRAM_NAME, migrate_cm_legacy
 from cmproject.models import LegacyIdMap
 from identity.models import PatientCanonical
-from intakeq_link.models import PatientIntakeQLink
+from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
 from providers.models import ProviderCM
 from tests.factories import ContingencyManagementFactory, PatientCanonicalFactory, ProviderCMFactory
 
@@ -187,6 +187,17 @@ def test_person_written_by_both_apps_becomes_one_canonical_linked_to_intakeq(leg
     assert PatientCM.objects.get().canonical_patient_id == canonical.pk
 
 
+def test_links_made_by_the_migration_are_in_the_link_history(legacy, report):
+    intakeq = legacy.patient("Jonathan", "Smith", client_id="IQ-1")
+    legacy.enrollment(legacy.patient("Jon", "Smith"))
+
+    run("--report", report.path)
+
+    entry = LinkHistory.objects.get()
+    assert (entry.intakeq_patient_id, entry.action, entry.automatic) == (intakeq, "linked", True)
+    assert entry.canonical_patient_id == PatientCanonical.objects.get().pk
+
+
 def test_accent_case_and_space_variants_are_one_person(legacy, report):
     first = legacy.patient("José", "Núñez")
     second = legacy.patient(" jose ", "NUNEZ")
@@ -240,6 +251,18 @@ def test_uncertain_intakeq_match_is_reported_not_linked(legacy, report):
         "note",
         str(intakeq),
     )
+
+
+def test_uncertain_intakeq_match_is_queued_for_review_once(legacy, report):
+    intakeq = legacy.patient("Jon", "Smyth", client_id="IQ-2")
+    legacy.enrollment(legacy.patient("Joan", "Smyth"))
+
+    run("--report", report.path)
+    run("--report", report.path)
+
+    proposal = LinkProposal.objects.get()
+    assert (proposal.intakeq_patient_id, proposal.status) == (intakeq, "pending")
+    assert proposal.canonical_patient == PatientCanonical.objects.get()
 
 
 def test_two_equally_good_intakeq_rows_are_not_guessed(legacy, report):
@@ -404,6 +427,15 @@ def test_enrollment_carries_program_cpss_and_legacy_values(legacy, report):
     assert new.enrollment_date == datetime.datetime(2024, 2, 3, 10, tzinfo=datetime.UTC)
     assert new.created_at == datetime.datetime(2024, 2, 1, tzinfo=datetime.UTC)
     assert new.cm_patient.canonical_patient_id == new.canonical_patient_id
+
+
+def test_each_migrated_enrollment_starts_its_status_history(legacy, report):
+    enrollment = legacy.enrollment(legacy.patient(), status="Paused")
+
+    run("--report", report.path)
+
+    change = enrollment_of(enrollment).status_changes.get()
+    assert (change.from_status, change.to_status) == (None, "paused")
 
 
 def test_null_program_name_goes_to_the_default_program(legacy, report):
