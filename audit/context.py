@@ -39,6 +39,8 @@ def bind_context_to_transaction() -> None:
     """
     from django.db import connection
 
+    if not connection.in_atomic_block:
+        return  # autocommit: each statement is its own transaction, nothing to bind to
     with connection.cursor() as cursor:
         # Any statement pghistory does not skip will do; this one changes nothing else.
         cursor.execute("SET LOCAL application_name = 'cm-audit'")

@@ -292,3 +292,33 @@ def test_the_dual_enrollment_report_lists_people_in_both_systems_only(client, st
     body = client.get(reverse("dual-enrollment-report")).content.decode()
     assert both.canonical_patient.last_name in body
     assert cm_only.canonical_patient.last_name not in body
+
+
+def test_the_legacy_migration_command_is_recorded_as_the_author_of_its_rows(tmp_path):
+    from pathlib import Path
+
+    with connection.cursor() as cursor:
+        cursor.execute((Path(__file__).parent / "fixtures" / "legacy_schema.sql").read_text())
+        cursor.execute(
+            "INSERT INTO providers (first_name, last_name, role) VALUES ('Casey', 'Peer', 'cpss')"
+            " RETURNING id"
+        )
+        provider_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO patients (first_name, last_name, date_of_birth)"
+            " VALUES ('Ada', 'Legacy', '1980-02-02') RETURNING id"
+        )
+        patient_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO cm_patients (patient_id, cpss_provider_id) VALUES (%s, %s)",
+            [patient_id, provider_id],
+        )
+    call_command("migrate_cm_legacy", "--report", str(tmp_path / "report.csv"), stdout=StringIO())
+    authors = {
+        model.__name__: {
+            e.pgh_context.metadata.get("command")
+            for e in model.objects.filter(pgh_label="insert").select_related("pgh_context")
+        }
+        for model in (PatientCanonicalEvent, PatientCMEvent, EnrollmentEvent, ProviderCMEvent)
+    }
+    assert authors == dict.fromkeys(authors, {"migrate_cm_legacy"})
