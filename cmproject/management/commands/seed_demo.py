@@ -107,7 +107,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<18} {password:<16} {group}")
         self.stdout.write(
             "Admins also need a two-factor code: add the key below to an authenticator app, or "
-            "print the current code with `manage.py demo_totp_code demo-admin`."
+            "print the current code with "
+            "`DEBUG=true .venv/bin/python manage.py demo_totp_code demo-admin`."
         )
         for username, secret, url in self._two_factor_keys(logins):
             self.stdout.write(f"  {username:<18} key {secret}  ({url})")
