@@ -257,3 +257,22 @@ def test_a_user_made_admin_mid_session_cannot_skip_the_second_factor(client, sta
     user.groups.add(Group.objects.get(name="Admin"))
     assert client.get(reverse("dual-enrollment-report")).status_code == 403
     assert client.get(reverse("admin:index")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_demo_admin_signs_in_with_the_printed_two_factor_code(client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    seeded = StringIO()
+    call_command("seed_demo", stdout=seeded)
+    password = next(
+        line.split()[1] for line in seeded.getvalue().splitlines() if "demo-admin " in line
+    )
+    client.post(reverse("login"), {"username": "demo-admin", "password": password})
+    code = StringIO()
+    call_command("demo_totp_code", "demo-admin", stdout=code)
+    client.post(reverse("two-factor"), {"token": code.getvalue().split()[0]})
+    assert client.get(reverse("admin:index")).status_code == 200
