@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
 
-.PHONY: install test lint format demo serve-demo check clean-db
+.PHONY: install test lint format demo serve-demo check clean-db bench
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (found %d.%d): set PYTHON=python3.11." % sys.version_info[:2]) if sys.version_info < (3, 11) else None'
@@ -48,3 +48,8 @@ serve-demo:
 
 clean-db:
 	rm -rf var/pgdata
+
+# Clinic-scale benchmark in its own database (cm_bench_<size>, dropped at the end); see README.
+SIZE ?= default
+bench: install
+	$(PY) -m bench --size $(SIZE)
