@@ -9,10 +9,12 @@ import importlib
 import inspect
 import math
 import random
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, is_dataclass
 from io import StringIO
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models.query import QuerySet
@@ -430,8 +432,15 @@ BASELINE_MIGRATION = [
 
 
 def empty_targets() -> None:
+    """Empty the new tables, and migrate_cm_legacy's own bookkeeping of what it already moved
+    (so its rerun-safety does not turn the second run into a no-op)."""
+    from django.apps import apps
+
+    tables = list(TARGET_TABLES)
+    with contextlib.suppress(LookupError):
+        tables.append(apps.get_model("cmproject", "LegacyIdMap")._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(TARGET_TABLES)} CASCADE")
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 def target_counts() -> dict:
@@ -474,10 +483,17 @@ def measure_migration(size: Size, legacy_built: bool) -> list[Row]:
         return rows
     empty_targets()
     start = time.perf_counter()
-    try:
-        call_command("migrate_cm_legacy", stdout=StringIO(), stderr=StringIO())
-    except Exception as exc:
-        return unavailable(keys, f"migrate_cm_legacy failed: {exc.__class__.__name__}", ERROR)
+    output = StringIO()
+    with tempfile.TemporaryDirectory(prefix="bench-migrate-") as folder:
+        try:
+            call_command(
+                "migrate_cm_legacy",
+                report=Path(folder) / "report.csv",
+                stdout=output,
+                stderr=StringIO(),
+            )
+        except Exception as exc:
+            return unavailable(keys, f"migrate_cm_legacy failed: {exc}", ERROR)
     ours_seconds = time.perf_counter() - start
     note = f"rows made, ours {target_counts()} vs baseline {baseline_counts}"
     return [
