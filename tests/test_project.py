@@ -118,3 +118,14 @@ def test_home_requires_login(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_without_database_url_or_pgserver_start_fails_with_what_to_set(monkeypatch, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cmproject.embedded_postgres import embedded_database_settings
+
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # as on Python 3.13, where no wheel exists
+    with pytest.raises(ImproperlyConfigured, match="set DATABASE_URL=postgres://"):
+        embedded_database_settings(tmp_path / "pgdata")
+    assert not (tmp_path / "pgdata").exists()
