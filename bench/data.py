@@ -81,7 +81,7 @@ SIZES = {
     "small": Size(canonical=1_000, intakeq=1_000, cm=200, legacy=1_000, samples=30,
                   http_requests=40, writes=200),
     "default": Size(canonical=100_000, intakeq=100_000, cm=10_000, legacy=100_000, samples=300,
-                    http_requests=400, writes=2_000),
+                    http_requests=200, writes=2_000),
 }  # fmt: skip
 SIZES["large"] = SIZES["default"]
 

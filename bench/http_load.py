@@ -115,8 +115,12 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait(timeout=5)
 
 
-def load(url: str, cookie: str, total: int) -> tuple[list[float], int]:
-    """Send ``total`` GETs from CLIENT_THREADS threads; return latencies and failed requests."""
+def load(url: str, cookie: str, total: int) -> tuple[list[float], int, int]:
+    """Send up to ``total`` GETs from CLIENT_THREADS threads, stopping at LOAD_DEADLINE.
+
+    Returns the latencies of the requests answered 200, how many failed, and how many were not
+    sent because the deadline came first.
+    """
     latencies, failures = [], []
     next_index = iter(range(total))
     lock = threading.Lock()
@@ -144,8 +148,7 @@ def load(url: str, cookie: str, total: int) -> tuple[list[float], int]:
         thread.start()
     for thread in threads:
         thread.join()
-    # Requests not sent before the deadline count as failed too.
-    return latencies, total - len(latencies)
+    return latencies, len(failures), total - len(latencies) - len(failures)
 
 
 def measure_patient_list(size: Size) -> list[Row]:
@@ -185,8 +188,8 @@ def measure_patient_list(size: Size) -> list[Row]:
             for name, target in (("ours", filtered_path), ("baseline", plain_path)):
                 load(base + target, cookie, min(10, size.http_requests))  # warm the workers
                 start = time.perf_counter()
-                latencies, failed = load(base + target, cookie, size.http_requests)
-                results[name] = (latencies, failed, time.perf_counter() - start)
+                latencies, failed, unsent = load(base + target, cookie, size.http_requests)
+                results[name] = (latencies, failed, time.perf_counter() - start, unsent)
         finally:
             stop_server(server)
 
@@ -195,6 +198,9 @@ def measure_patient_list(size: Size) -> list[Row]:
         f"{SERVER_WORKERS} sync workers; ours ?{urlencode(FILTERS)} ({sizes['ours']} B), "
         f"baseline: same page, 50 rows, no filters ({sizes['baseline']} B)"
     )
+    unsent = results["ours"][3] + results["baseline"][3]
+    if unsent:
+        note += f"; {unsent} requests not sent: the {LOAD_DEADLINE} s deadline came first"
     failed = results["ours"][1] + results["baseline"][1]
     if failed or not results["ours"][0] or not results["baseline"][0]:
         return unavailable(keys, f"{failed} requests failed; {note}", "error")

@@ -33,8 +33,15 @@ def parse_args(argv):
         "--keep-db", action="store_true", help="do not drop the database at the end"
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed for the sampled patients")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        help=f"comma-separated subset of: {', '.join(STEPS)}",
+    )
     args = parser.parse_args(argv)
     args.db_name = args.db_name or f"cm_bench_{args.size}"
+    if args.only and args.only - set(STEPS):
+        parser.error(f"--only takes some of: {', '.join(STEPS)}")
     if not DB_NAME.match(args.db_name):
         parser.error("--db-name must be a plain lower-case identifier, e.g. cm_bench_small")
     return args
@@ -125,20 +132,26 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def measure_all(size, legacy_built: bool, seed: int) -> list:
+# In this order: migrate_cm_legacy last, as it empties the new tables the others read.
+STEPS = ["patient_view", "patient_list", "find_candidates", "find_or_create", "migrate_cm_legacy"]
+
+
+def measure_all(size, legacy_built: bool, seed: int, only: set | None) -> list:
     from bench import http_load, measure
 
     rng = random.Random(seed)
-    steps = [
-        ("complete patient view", lambda: measure.measure_patient_view(size, rng)),
-        ("CM patient list over HTTP", lambda: http_load.measure_patient_list(size)),
-        ("find_candidates", lambda: measure.measure_matcher(size, rng)),
-        ("find_or_create_canonical_patient", lambda: measure.measure_find_or_create(size, rng)),
-        # Last: it empties the new tables the measurements above read.
-        ("migrate_cm_legacy", lambda: measure.measure_migration(size, legacy_built)),
-    ]
+    steps = {
+        "patient_view": lambda: measure.measure_patient_view(size, rng),
+        "patient_list": lambda: http_load.measure_patient_list(size),
+        "find_candidates": lambda: measure.measure_matcher(size, rng),
+        "find_or_create": lambda: measure.measure_find_or_create(size, rng),
+        "migrate_cm_legacy": lambda: measure.measure_migration(size, legacy_built),
+    }
     rows = []
-    for label, step in steps:
+    for label in STEPS:
+        if only and label not in only:
+            continue
+        step = steps[label]
         start = time.perf_counter()
         print(f"  measuring {label} ...", flush=True)
         rows.extend(step())
@@ -172,7 +185,7 @@ def main(argv=None) -> int:
         counts = data.build(size)
         print(f"  built {counts} in {time.perf_counter() - build_start:.1f} s", flush=True)
         legacy_built = "cm_patients" in counts
-        rows = [row.as_dict() for row in measure_all(size, legacy_built, args.seed)]
+        rows = [row.as_dict() for row in measure_all(size, legacy_built, args.seed, args.only)]
         result = {
             "size": args.size,
             "sizes": size.__dict__,

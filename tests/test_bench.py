@@ -119,10 +119,12 @@ def test_matcher_baseline_is_one_indexed_lookup(small_run):
 
 
 def test_patient_list_filters_add_no_queries_per_row(small_run):
+    """50 rows either way; the filters may cost one query (a chosen program is looked up),
+    never one per row."""
     row = rows_by_key(small_run[0])["patient_list.queries"]
     if row["status"] == "not available":
         pytest.skip("the CM patient list is not in this build")
-    assert row["ours"] == row["baseline"]
+    assert row["baseline"] <= row["ours"] <= row["baseline"] + 1
 
 
 def test_small_run_drops_its_database(small_run):
