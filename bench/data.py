@@ -79,7 +79,7 @@ class Size:
 
 SIZES = {
     "small": Size(canonical=1_000, intakeq=1_000, cm=200, legacy=1_000, samples=30,
-                  http_requests=40, writes=200),
+                  http_requests=30, writes=200),
     "default": Size(canonical=100_000, intakeq=100_000, cm=10_000, legacy=100_000, samples=300,
                     http_requests=200, writes=2_000),
 }  # fmt: skip

@@ -186,7 +186,7 @@ def measure_patient_list(size: Size) -> list[Row]:
             wait_until_up(server, base, log.name)
             results = {}
             for name, target in (("ours", filtered_path), ("baseline", plain_path)):
-                load(base + target, cookie, min(10, size.http_requests))  # warm the workers
+                load(base + target, cookie, min(10, size.http_requests // 4))  # warm the workers
                 start = time.perf_counter()
                 latencies, failed, unsent = load(base + target, cookie, size.http_requests)
                 results[name] = (latencies, failed, time.perf_counter() - start, unsent)
