@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.functions import RandomUUID, TransactionNow
 from django.db import models
 
@@ -12,6 +13,60 @@ class ParticipationStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
     GRADUATED = "graduated", "Graduated"
     WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# Which status an enrollment may move to from each status (graduated and withdrawn are final).
+ALLOWED_STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    ParticipationStatus.ACTIVE: frozenset(
+        {ParticipationStatus.PAUSED, ParticipationStatus.GRADUATED, ParticipationStatus.WITHDRAWN}
+    ),
+    ParticipationStatus.PAUSED: frozenset(
+        {ParticipationStatus.ACTIVE, ParticipationStatus.WITHDRAWN}
+    ),
+    ParticipationStatus.GRADUATED: frozenset(),
+    ParticipationStatus.WITHDRAWN: frozenset(),
+}
+
+VIEW_ALL_PERMISSION = "cm_program.view_all_cm_patients"
+
+
+def sees_every_cm_patient(user) -> bool:
+    """Superusers, the Admin group and supervisors (all hold view_all_cm_patients)."""
+    return bool(user and user.is_authenticated and user.is_active) and user.has_perm(
+        VIEW_ALL_PERMISSION
+    )
+
+
+def _is_caseload_holder(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active) and user.has_perm(
+        "cm_program.view_enrollment"
+    )
+
+
+class EnrollmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Deny by default: all with view_all_cm_patients, own caseload for CPSS, else none."""
+        if sees_every_cm_patient(user):
+            return self
+        if _is_caseload_holder(user):
+            return self.filter(cpss_provider__user=user)
+        return self.none()
+
+
+class PatientCMQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """CM records of the people whose enrollments the user may see (same rule as Enrollment)."""
+        if sees_every_cm_patient(user):
+            return self
+        if _is_caseload_holder(user):
+            return self.filter(
+                models.Exists(
+                    Enrollment.objects.filter(
+                        cm_patient=models.OuterRef("pk"), cpss_provider__user=user
+                    )
+                )
+            )
+        return self.none()
 
 
 class ContingencyManagement(models.Model):
@@ -80,6 +135,8 @@ class PatientCM(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
     updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
+    objects = PatientCMQuerySet.as_manager()
+
     class Meta:
         db_table = "patients_cm"
         verbose_name = "CM patient"
@@ -131,6 +188,8 @@ class Enrollment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
     updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
+    objects = EnrollmentQuerySet.as_manager()
+
     class Meta:
         db_table = "cm_enrollments"
         verbose_name = "CM enrollment"
@@ -156,3 +215,76 @@ class Enrollment(models.Model):
 
     def __str__(self):
         return f"{self.canonical_patient} in {self.cm_program}"
+
+
+class EnrollmentStatusChange(models.Model):
+    """One row per status change of an enrollment (and one for the enrollment itself), never edited.
+
+    Not in the seed. ``from_status`` is NULL for the row written when the enrollment is created.
+    """
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
+    )
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.TextField(choices=ParticipationStatus, null=True, blank=True)
+    to_status = models.TextField(choices=ParticipationStatus)
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
+
+    class Meta:
+        db_table = "cm_enrollment_status_changes"
+        verbose_name = "enrollment status change"
+        ordering = ["-changed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(to_status__in=["active", "paused", "graduated", "withdrawn"]),
+                name="cm_enrollment_status_changes_to_status_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(from_status__isnull=True)
+                | models.Q(from_status__in=["active", "paused", "graduated", "withdrawn"]),
+                name="cm_enrollment_status_changes_from_status_check",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["enrollment", "changed_at"],
+                name="cm_enrollment_status_chg_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class FormSubmission(models.Model):
+    """A one-time key per enrollment form, so a double-click or a resent POST enrolls once.
+
+    The key is inserted in the enrolling transaction; a concurrent second submit waits on the
+    unique index, then finds the first one's enrollment instead of creating anything.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    key = models.TextField(unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
+
+    class Meta:
+        db_table = "cm_form_submissions"
+        verbose_name = "form submission"
+
+    def __str__(self):
+        return self.key

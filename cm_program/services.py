@@ -1,8 +1,71 @@
-from django.db import transaction
+"""Writes for the CM program: enrolling people (the seed's two data flows), CM data, statuses.
 
-from cm_program.models import ContingencyManagement, Enrollment, PatientCM
+Both flows run in one transaction: a failure anywhere leaves no canonical row, link, CM record
+or enrollment behind.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+
+from cm_program.models import (
+    ALLOWED_STATUS_TRANSITIONS,
+    ContingencyManagement,
+    Enrollment,
+    EnrollmentStatusChange,
+    FormSubmission,
+    ParticipationStatus,
+    PatientCM,
+)
 from identity.models import PatientCanonical
+from identity.services import find_or_create_canonical_patient
+from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
+from intakeq_link.services import intakeq_link_create
 from providers.models import ProviderCM
+
+# CM data a CPSS may edit; identity lives in patients_canonical, status follows the enrollments.
+CM_DATA_FIELDS = (
+    "phone",
+    "email",
+    "insurance_primary",
+    "medicaid_id",
+    "enrollment_source",
+    "consent_date",
+    "smartphone_access",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "address_street",
+    "address_city",
+    "address_state",
+    "address_zip",
+    "preferred_language",
+)
+
+# patients_cm.status summarizes the enrollments: the most engaged status wins.
+_STATUS_PRIORITY = (
+    ParticipationStatus.ACTIVE,
+    ParticipationStatus.PAUSED,
+    ParticipationStatus.GRADUATED,
+    ParticipationStatus.WITHDRAWN,
+)
+
+
+class AlreadySubmitted(Exception):  # noqa: N818 - reads as what happened
+    """The form's one-time key was used before; ``enrollment`` is what that submit created."""
+
+    def __init__(self, enrollment: Enrollment | None):
+        super().__init__("This form was already submitted.")
+        self.enrollment = enrollment
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    enrollment: Enrollment
+    canonical_created: bool
+    cm_record_reused: bool
 
 
 @transaction.atomic
@@ -13,13 +76,69 @@ def program_get_or_create(*, name: str, description: str = "") -> ContingencyMan
     return program
 
 
+def _constraint_name(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", "") or ""
+
+
 @transaction.atomic
 def cm_patient_create(*, canonical_patient: PatientCanonical, **fields) -> PatientCM:
     """Create the CM record of a canonical patient (one per person; the database enforces it)."""
     cm_patient = PatientCM(canonical_patient=canonical_patient, **fields)
     cm_patient.full_clean()
-    cm_patient.save()
+    try:
+        with transaction.atomic():
+            cm_patient.save()
+    except IntegrityError as exc:
+        # A concurrent enrollment of the same person got there first.
+        if "canonical_patient" not in _constraint_name(exc):
+            raise
+        raise ValidationError({NON_FIELD_ERRORS: "This person already has a CM record."}) from exc
     return cm_patient
+
+
+@transaction.atomic
+def cm_patient_update(*, cm_patient: PatientCM, actor, **fields) -> PatientCM:
+    """Change CM data (never identity or status). Returns early when nothing changes."""
+    unknown = set(fields) - set(CM_DATA_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable CM data: {sorted(unknown)}")
+    cm_patient = PatientCM.objects.select_for_update().get(pk=cm_patient.pk)
+    changed = [name for name, value in fields.items() if getattr(cm_patient, name) != value]
+    if not changed:
+        return cm_patient
+    for name in changed:
+        setattr(cm_patient, name, fields[name])
+    cm_patient.full_clean()
+    cm_patient.save(update_fields=[*changed, "updated_at"])
+    return cm_patient
+
+
+def cpss_assignment_check(*, provider: ProviderCM) -> ProviderCM:
+    """Lock the provider row, then refuse inactive staff and full caseloads.
+
+    Call inside the transaction that assigns: the row lock makes concurrent assignments to the
+    same CPSS count one after the other, so together they cannot exceed max_caseload.
+    """
+    locked = ProviderCM.objects.select_for_update().get(pk=provider.pk)
+    if locked.status != ProviderCM.Status.ACTIVE:
+        raise ValidationError(
+            {"cpss_provider": f"{locked} is inactive and cannot be assigned patients."}
+        )
+    if locked.max_caseload is not None:
+        active = Enrollment.objects.filter(
+            cpss_provider=locked, status=ParticipationStatus.ACTIVE
+        ).count()
+        if active >= locked.max_caseload:
+            raise ValidationError(
+                {
+                    "cpss_provider": (
+                        f"{locked}'s caseload is full ({active} of {locked.max_caseload} active "
+                        "enrollments). Choose another CPSS."
+                    )
+                }
+            )
+    return locked
 
 
 @transaction.atomic
@@ -29,8 +148,10 @@ def enrollment_create(
     cm_patient: PatientCM,
     cm_program: ContingencyManagement,
     cpss_provider: ProviderCM | None = None,
+    actor=None,
     **fields,
 ) -> Enrollment:
+    """Enroll; an active enrollment counts against the CPSS's caseload (checked under a lock)."""
     enrollment = Enrollment(
         canonical_patient=canonical_patient,
         cm_patient=cm_patient,
@@ -38,6 +159,279 @@ def enrollment_create(
         cpss_provider=cpss_provider,
         **fields,
     )
+    if cpss_provider is not None and enrollment.status == ParticipationStatus.ACTIVE:
+        cpss_assignment_check(provider=cpss_provider)
     enrollment.full_clean()
-    enrollment.save()
+    try:
+        with transaction.atomic():
+            enrollment.save()
+    except IntegrityError as exc:
+        if "cm_program" not in _constraint_name(exc):
+            raise
+        raise ValidationError(
+            {"cm_program": f"This person is already enrolled in {cm_program}."}
+        ) from exc
+    EnrollmentStatusChange.objects.create(
+        enrollment=enrollment,
+        from_status=None,
+        to_status=enrollment.status,
+        reason="Enrolled",
+        changed_by=actor,
+    )
+    return enrollment
+
+
+def _claim_submission(key: str | None, actor) -> FormSubmission | None:
+    if not key:
+        return None
+    try:
+        with transaction.atomic():
+            return FormSubmission.objects.create(key=key, user=actor)
+    except IntegrityError:
+        # Waited for the first submit's transaction to commit: point at what it made.
+        prior = FormSubmission.objects.filter(key=key, user=actor).first()
+        raise AlreadySubmitted(prior.enrollment if prior else None) from None
+
+
+def _enroll_canonical(
+    *,
+    canonical: PatientCanonical,
+    canonical_created: bool,
+    cm_data: dict,
+    cm_program: ContingencyManagement,
+    cpss_provider: ProviderCM,
+    actor,
+    pod_assignment: str | None,
+    notes: str | None,
+    submission: FormSubmission | None,
+) -> EnrollResult:
+    if Enrollment.objects.filter(canonical_patient=canonical, cm_program=cm_program).exists():
+        raise ValidationError({"cm_program": f"This person is already enrolled in {cm_program}."})
+    # One CM record per person: someone joining a second program keeps the record they have
+    # (the page says so and links to its edit page) rather than having it overwritten.
+    cm_patient = PatientCM.objects.filter(canonical_patient=canonical).first()
+    reused = cm_patient is not None
+    if cm_patient is None:
+        cm_patient = cm_patient_create(canonical_patient=canonical, **cm_data)
+    enrollment = enrollment_create(
+        canonical_patient=canonical,
+        cm_patient=cm_patient,
+        cm_program=cm_program,
+        cpss_provider=cpss_provider,
+        actor=actor,
+        pod_assignment=pod_assignment or None,
+        notes=notes or None,
+    )
+    _sync_cm_patient_status(cm_patient)
+    if submission is not None:
+        submission.enrollment = enrollment
+        submission.save(update_fields=["enrollment"])
+    return EnrollResult(enrollment, canonical_created, reused)
+
+
+def _acting_provider_id(actor):
+    return ProviderCM.objects.filter(user=actor).values_list("pk", flat=True).first()
+
+
+def _link_intakeq(
+    *, intakeq_patient: IntakeQPatient, confidence_score: Decimal, actor
+) -> tuple[PatientCanonical, bool]:
+    """The canonical person of an IntakeQ patient: already linked, or found/made and linked."""
+    if intakeq_patient.intakeq_client_id is None:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: "That record was written by the old CM app, not by IntakeQ."}
+        )
+    existing = (
+        PatientIntakeQLink.objects.filter(intakeq_patient=intakeq_patient)
+        .select_related("canonical_patient")
+        .first()
+    )
+    if existing is not None and existing.canonical_patient is not None:
+        return existing.canonical_patient, False
+    if intakeq_patient.date_of_birth is None:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: "This IntakeQ record has no date of birth; fix it in IntakeQ first."}
+        )
+    canonical, created = find_or_create_canonical_patient(
+        first_name=intakeq_patient.first_name,
+        last_name=intakeq_patient.last_name,
+        date_of_birth=intakeq_patient.date_of_birth,
+    )
+    if PatientIntakeQLink.objects.filter(canonical_patient=canonical).exists():
+        raise ValidationError(
+            {NON_FIELD_ERRORS: "This person is already linked to a different IntakeQ record."}
+        )
+    intakeq_link_create(
+        canonical_patient=canonical,
+        intakeq_patient=intakeq_patient,
+        confidence_score=confidence_score,
+        linked_by=_acting_provider_id(actor),
+    )
+    return canonical, created
+
+
+@transaction.atomic
+def cm_patient_enroll_new(
+    *,
+    actor,
+    first_name: str,
+    last_name: str,
+    date_of_birth: datetime.date,
+    cm_data: dict,
+    cm_program: ContingencyManagement,
+    cpss_provider: ProviderCM,
+    pod_assignment: str | None = None,
+    notes: str | None = None,
+    same_person: PatientCanonical | None = None,
+    same_intakeq_patient: IntakeQPatient | None = None,
+    intakeq_confidence: Decimal | None = None,
+    submission_key: str | None = None,
+) -> EnrollResult:
+    """Scenario 1: a person new to CM (e.g. from acute care).
+
+    ``same_person`` / ``same_intakeq_patient``: the staff member said the matcher's candidate is
+    this person. Otherwise the typed identity is found-or-created, so an exact (normalized) match
+    is always that person, never a second row.
+    """
+    submission = _claim_submission(submission_key, actor)
+    if same_person is not None:
+        canonical, created = same_person, False
+    elif same_intakeq_patient is not None:
+        canonical, created = _link_intakeq(
+            intakeq_patient=same_intakeq_patient,
+            confidence_score=intakeq_confidence if intakeq_confidence is not None else Decimal(1),
+            actor=actor,
+        )
+    else:
+        canonical, created = find_or_create_canonical_patient(
+            first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
+        )
+    return _enroll_canonical(
+        canonical=canonical,
+        canonical_created=created,
+        cm_data=cm_data,
+        cm_program=cm_program,
+        cpss_provider=cpss_provider,
+        actor=actor,
+        pod_assignment=pod_assignment,
+        notes=notes,
+        submission=submission,
+    )
+
+
+@transaction.atomic
+def cm_patient_enroll_existing(
+    *,
+    actor,
+    intakeq_patient: IntakeQPatient,
+    confidence_score: Decimal,
+    cm_data: dict,
+    cm_program: ContingencyManagement,
+    cpss_provider: ProviderCM,
+    pod_assignment: str | None = None,
+    notes: str | None = None,
+    submission_key: str | None = None,
+) -> EnrollResult:
+    """Scenario 2: an existing Moonlit (IntakeQ) patient joins CM.
+
+    Canonical find-or-create, the IntakeQ link, the CM record and the enrollment: one transaction.
+    """
+    submission = _claim_submission(submission_key, actor)
+    canonical, created = _link_intakeq(
+        intakeq_patient=intakeq_patient, confidence_score=confidence_score, actor=actor
+    )
+    cm_data = {**cm_data, "enrollment_source": PatientCM.EnrollmentSource.EXISTING_PATIENT}
+    return _enroll_canonical(
+        canonical=canonical,
+        canonical_created=created,
+        cm_data=cm_data,
+        cm_program=cm_program,
+        cpss_provider=cpss_provider,
+        actor=actor,
+        pod_assignment=pod_assignment,
+        notes=notes,
+        submission=submission,
+    )
+
+
+def _sync_cm_patient_status(cm_patient: PatientCM) -> None:
+    statuses = set(
+        Enrollment.objects.filter(cm_patient=cm_patient).values_list("status", flat=True)
+    )
+    summary = next((s for s in _STATUS_PRIORITY if s in statuses), None)
+    if summary is None:
+        return
+    cm_patient = PatientCM.objects.get(pk=cm_patient.pk)
+    if cm_patient.status != summary:
+        cm_patient.status = summary
+        cm_patient.full_clean()
+        cm_patient.save(update_fields=["status", "updated_at"])
+
+
+@transaction.atomic
+def enrollment_status_change(
+    *, enrollment: Enrollment, to_status: str, reason: str, actor
+) -> Enrollment:
+    """Move an enrollment along ALLOWED_STATUS_TRANSITIONS, with a reason kept in its history.
+
+    Going back to active takes a caseload slot, so it is checked like a new assignment.
+    """
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("cm_program", "cpss_provider")
+        .get(pk=enrollment.pk)
+    )
+    if enrollment.status == to_status:
+        return enrollment
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for this change."})
+    current = enrollment.status or ParticipationStatus.ACTIVE
+    if to_status not in ALLOWED_STATUS_TRANSITIONS.get(current, frozenset()):
+        raise ValidationError(
+            {
+                "to_status": (
+                    f"An enrollment cannot go from {ParticipationStatus(current).label.lower()} "
+                    f"to {to_status}."
+                )
+            }
+        )
+    if to_status == ParticipationStatus.ACTIVE and enrollment.cpss_provider_id:
+        cpss_assignment_check(provider=enrollment.cpss_provider)
+    enrollment.status = to_status
+    enrollment.full_clean()
+    enrollment.save(update_fields=["status", "updated_at"])
+    EnrollmentStatusChange.objects.create(
+        enrollment=enrollment,
+        from_status=current,
+        to_status=to_status,
+        reason=reason,
+        changed_by=actor,
+    )
+    if enrollment.cm_patient_id:
+        _sync_cm_patient_status(enrollment.cm_patient)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_cpss_reassign(
+    *, enrollment: Enrollment, cpss_provider: ProviderCM, actor
+) -> Enrollment:
+    """Move an enrollment to another CPSS (a supervisor's job: the caller checks reassign_cpss).
+
+    An active enrollment takes a slot of the new CPSS's caseload, checked under the same lock as
+    a new enrollment; paused and finished ones only need an active CPSS.
+    """
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).get(pk=enrollment.pk)
+    if enrollment.cpss_provider_id == cpss_provider.pk:
+        return enrollment
+    if enrollment.status == ParticipationStatus.ACTIVE:
+        cpss_assignment_check(provider=cpss_provider)
+    elif cpss_provider.status != ProviderCM.Status.ACTIVE:
+        raise ValidationError(
+            {"cpss_provider": f"{cpss_provider} is inactive and cannot be assigned patients."}
+        )
+    enrollment.cpss_provider = cpss_provider
+    enrollment.full_clean()
+    enrollment.save(update_fields=["cpss_provider", "updated_at"])
     return enrollment

@@ -108,3 +108,45 @@ class PatientIntakeQLinkFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = PatientIntakeQLink
+
+
+# --- CPSS pages (issue 4) ---
+
+
+def staff_group(name: str):
+    """The named staff group with its permissions, also after a transactional test's flush."""
+    from django.contrib.auth.models import Group, Permission
+
+    from cmproject.groups import GROUP_PERMISSIONS
+
+    group, created = Group.objects.get_or_create(name=name)
+    if created or not group.permissions.exists():
+        codenames = GROUP_PERMISSIONS[name]
+        if codenames == "__all__":
+            group.permissions.set(Permission.objects.all())
+        else:
+            group.permissions.set(
+                [
+                    Permission.objects.get(content_type__app_label=app, codename=codename)
+                    for app, codename in (dotted.split(".") for dotted in codenames)
+                ]
+            )
+    return group
+
+
+class StaffUserFactory(UserFactory):
+    """A login in one staff group: ``StaffUserFactory(group="CPSS Supervisor")``."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def group(obj, create, extracted, **kwargs):
+        if create:
+            obj.groups.add(staff_group(extracted or "CPSS"))
+
+
+class CPSSFactory(ProviderCMFactory):
+    """An active CPSS with a login in the CPSS group."""
+
+    user = factory.SubFactory(StaffUserFactory)

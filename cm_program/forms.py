@@ -1,0 +1,194 @@
+"""Forms of the CPSS pages. They validate and normalize; services do the writing."""
+
+import datetime
+import secrets
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cm_program import validators
+from cm_program.models import ParticipationStatus, PatientCM
+from cm_program.selectors import cpss_assignable, programs_open
+from identity.validators import EARLIEST_DATE_OF_BIRTH, clean_date_of_birth
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def _clean_optional(value, normalize):
+    return normalize(value) if value else ""
+
+
+class CPSSChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        count = getattr(obj, "active_count", None)
+        if count is None or obj.max_caseload is None:
+            return str(obj)
+        return f"{obj} ({count} of {obj.max_caseload} active)"
+
+
+class IdentityFields(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(
+        widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat(), "autocomplete": "off"})
+    )
+
+    def clean_date_of_birth(self):
+        try:
+            return clean_date_of_birth(self.cleaned_data["date_of_birth"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["date_of_birth"]) from None
+
+
+class CMDataFields(forms.Form):
+    phone = forms.CharField(
+        max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    email = forms.EmailField(required=False)
+    insurance_primary = forms.CharField(label="Primary insurance", max_length=100, required=False)
+    medicaid_id = forms.CharField(label="Medicaid ID", max_length=30, required=False)
+    enrollment_source = forms.ChoiceField(
+        choices=[
+            c
+            for c in PatientCM.EnrollmentSource.choices
+            if c[0] != PatientCM.EnrollmentSource.EXISTING_PATIENT
+        ]
+    )
+    consent_date = forms.DateField(required=False, widget=DateInput())
+    smartphone_access = forms.ChoiceField(
+        choices=[("", "—"), *PatientCM.SmartphoneAccess.choices], required=False
+    )
+    emergency_contact_name = forms.CharField(max_length=100, required=False)
+    emergency_contact_phone = forms.CharField(
+        max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    address_street = forms.CharField(label="Street", max_length=200, required=False)
+    address_city = forms.CharField(label="City", max_length=100, required=False)
+    address_state = forms.CharField(label="State", max_length=2, required=False, initial="UT")
+    address_zip = forms.CharField(label="ZIP", max_length=10, required=False)
+    preferred_language = forms.CharField(max_length=50, required=False, initial="English")
+
+    def clean_phone(self):
+        return _clean_optional(self.cleaned_data["phone"], validators.normalize_us_phone)
+
+    def clean_emergency_contact_phone(self):
+        return _clean_optional(
+            self.cleaned_data["emergency_contact_phone"], validators.normalize_us_phone
+        )
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if not email:
+            return ""
+        local, _, domain = email.rpartition("@")
+        return f"{local}@{domain.lower()}"
+
+    def clean_address_state(self):
+        return _clean_optional(self.cleaned_data["address_state"], validators.normalize_state)
+
+    def clean_address_zip(self):
+        return _clean_optional(self.cleaned_data["address_zip"], validators.normalize_zip)
+
+    def clean_consent_date(self):
+        consent = self.cleaned_data["consent_date"]
+        if consent is None:
+            return None
+        return validators.validate_not_future(consent)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("emergency_contact_phone") and not cleaned.get("emergency_contact_name"):
+            self.add_error("emergency_contact_name", "Give the emergency contact's name too.")
+        return cleaned
+
+    def cm_data(self) -> dict:
+        """The cleaned CM fields as PatientCM values (blank text as NULL, consent as a time)."""
+        data = {}
+        for name in CMDataFields.base_fields:
+            if name not in self.fields:
+                continue
+            value = self.cleaned_data.get(name)
+            data[name] = value if value not in ("", None) else None
+        if data.get("consent_date"):
+            # The column is a timestamp; a consent date means that day, in the clinic's zone.
+            data["consent_date"] = timezone.make_aware(
+                datetime.datetime.combine(data["consent_date"], datetime.time(12))
+            )
+        return data
+
+
+class EnrollmentFields(forms.Form):
+    cm_program = forms.ModelChoiceField(label="Program", queryset=programs_open(), empty_label=None)
+    cpss_provider = CPSSChoiceField(label="CPSS", queryset=cpss_assignable())
+    pod_assignment = forms.CharField(label="Pod", max_length=50, required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class SubmissionKeyField(forms.CharField):
+    """A one-time key rendered into the form, so a double-click enrolls once."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=16, max_length=64, **kwargs)
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class NewPatientEnrollmentForm(IdentityFields, CMDataFields, EnrollmentFields):
+    """Scenario 1: identity, CM data and enrollment in one form."""
+
+    submission_key = SubmissionKeyField()
+
+
+class ExistingPatientSearchForm(forms.Form):
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(widget=DateInput())
+
+
+class ExistingPatientEnrollmentForm(CMDataFields, EnrollmentFields):
+    """Scenario 2: the IntakeQ patient is chosen; the source is always 'existing_patient'."""
+
+    intakeq_patient = forms.UUIDField(widget=forms.HiddenInput)
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["enrollment_source"]
+
+
+class CMDataEditForm(CMDataFields):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["enrollment_source"].choices = PatientCM.EnrollmentSource.choices
+
+    @staticmethod
+    def initial_from(cm_patient: PatientCM) -> dict:
+        initial = {name: getattr(cm_patient, name) or "" for name in CMDataFields.base_fields}
+        if cm_patient.consent_date:
+            initial["consent_date"] = timezone.localtime(cm_patient.consent_date).date()
+        return initial
+
+
+class EnrollmentStatusForm(forms.Form):
+    to_status = forms.ChoiceField(label="New status", choices=ParticipationStatus.choices)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Give the reason for this change."},
+    )
+
+    def __init__(self, *args, allowed: frozenset[str] = frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_status"].choices = [
+            c for c in ParticipationStatus.choices if c[0] in allowed
+        ]

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from cm_program import views
+
+app_name = "cm"
+
+urlpatterns = [
+    path("patients/", views.PatientListView.as_view(), name="patient-list"),
+    path("patients/enroll/new/", views.EnrollNewView.as_view(), name="enroll-new"),
+    path("patients/enroll/existing/", views.EnrollExistingView.as_view(), name="enroll-existing"),
+    path(
+        "patients/<uuid:canonical_patient_id>/",
+        views.PatientDetailView.as_view(),
+        name="patient-detail",
+    ),
+    path(
+        "patients/<uuid:canonical_patient_id>/edit/",
+        views.PatientEditView.as_view(),
+        name="patient-edit",
+    ),
+    path(
+        "enrollments/<uuid:enrollment_id>/status/",
+        views.EnrollmentStatusView.as_view(),
+        name="enrollment-status",
+    ),
+]

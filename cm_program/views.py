@@ -1,0 +1,418 @@
+"""CPSS pages. Thin: forms validate, services write, selectors read (always ``visible_to``)."""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views import View
+
+from cm_program import selectors, services
+from cm_program.filters import EnrollmentFilter
+from cm_program.forms import (
+    CMDataEditForm,
+    EnrollmentStatusForm,
+    ExistingPatientEnrollmentForm,
+    ExistingPatientSearchForm,
+    NewPatientEnrollmentForm,
+    new_submission_key,
+)
+from cm_program.models import ALLOWED_STATUS_TRANSITIONS, Enrollment, ParticipationStatus
+from identity.models import PatientCanonical
+from intakeq_link.models import PatientIntakeQLink
+
+PAGE_SIZES = (10, 25, 50, 100)
+
+
+class StaffView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """Signed out: to the login page. Signed in without the permission: 403."""
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    for field, messages_ in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages_:
+            form.add_error(target if field != NON_FIELD_ERRORS else None, message)
+
+
+def _after_enrollment(request, result: services.EnrollResult):
+    patient = result.enrollment.canonical_patient
+    messages.success(
+        request,
+        f"{patient.first_name} {patient.last_name} is enrolled in {result.enrollment.cm_program}.",
+    )
+    if not result.canonical_created:
+        messages.info(request, "They were already known here: their existing record was used.")
+    if result.cm_record_reused:
+        messages.warning(
+            request,
+            "They already had a CM record, which was kept as it was: edit it here if needed.",
+        )
+    return _to_patient(request, patient)
+
+
+def _to_patient(request, patient: PatientCanonical | None):
+    if patient is not None and (
+        selectors.canonical_patients_visible_to(request.user).filter(pk=patient.pk).exists()
+    ):
+        return redirect("cm:patient-detail", canonical_patient_id=patient.pk)
+    # Enrolled onto another CPSS's caseload: this user may not open the page.
+    return redirect("cm:patient-list")
+
+
+def _resent(request):
+    """A redirect when this form's one-time key was already used (back button, double-click)."""
+    used = selectors.used_submission(key=request.POST.get("submission_key", ""), user=request.user)
+    if used is None:
+        return None
+    return _already_submitted(request, services.AlreadySubmitted(used.enrollment))
+
+
+def _already_submitted(request, exc: services.AlreadySubmitted):
+    messages.info(request, "This form was already submitted; nothing was saved twice.")
+    enrollment = exc.enrollment
+    return _to_patient(request, enrollment.canonical_patient if enrollment else None)
+
+
+class PatientListView(StaffView):
+    permission_required = "cm_program.view_enrollment"
+
+    def get(self, request):
+        filterset = EnrollmentFilter(
+            request.GET or None,
+            queryset=selectors.enrollment_list(user=request.user),
+            user=request.user,
+        )
+        try:
+            per_page = int(request.GET.get("per_page", 25))
+        except ValueError:
+            per_page = 25
+        per_page = per_page if per_page in PAGE_SIZES else 25
+        page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        return render(
+            request,
+            "cm/patient_list.html",
+            {
+                "filter": filterset,
+                "page": page,
+                "query": query.urlencode(),
+                "per_page": per_page,
+                "page_sizes": PAGE_SIZES,
+            },
+        )
+
+
+class PatientDetailView(StaffView):
+    permission_required = "cm_program.view_patientcm"
+
+    def get(self, request, canonical_patient_id):
+        patient = get_object_or_404(
+            selectors.canonical_patients_visible_to(request.user), pk=canonical_patient_id
+        )
+        page = selectors.patient_page(user=request.user, patient=patient)
+        return render(
+            request,
+            "cm/patient_detail.html",
+            {
+                "page": page,
+                "patient": patient,
+                "cm": page.cm_record,
+                "transitions": {k: bool(v) for k, v in ALLOWED_STATUS_TRANSITIONS.items()},
+            },
+        )
+
+
+class PatientEditView(StaffView):
+    permission_required = ("cm_program.view_patientcm", "cm_program.change_patientcm")
+
+    def _load(self, request, canonical_patient_id):
+        patient = get_object_or_404(
+            selectors.canonical_patients_visible_to(request.user), pk=canonical_patient_id
+        )
+        cm = selectors.patient_page(user=request.user, patient=patient).cm_record
+        if cm is None:
+            raise Http404("No CM record")
+        return patient, cm
+
+    def get(self, request, canonical_patient_id):
+        patient, cm = self._load(request, canonical_patient_id)
+        form = CMDataEditForm(initial=CMDataEditForm.initial_from(cm))
+        return render(request, "cm/patient_edit.html", {"form": form, "patient": patient})
+
+    def post(self, request, canonical_patient_id):
+        patient, cm = self._load(request, canonical_patient_id)
+        form = CMDataEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.cm_patient_update(cm_patient=cm, actor=request.user, **form.cm_data())
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(request, "CM details saved.")
+                return redirect("cm:patient-detail", canonical_patient_id=patient.pk)
+        return render(request, "cm/patient_edit.html", {"form": form, "patient": patient})
+
+
+class EnrollmentStatusView(StaffView):
+    permission_required = ("cm_program.view_enrollment", "cm_program.change_enrollment")
+
+    def _load(self, request, enrollment_id):
+        return get_object_or_404(
+            Enrollment.objects.visible_to(request.user).select_related(
+                "canonical_patient", "cm_program", "cpss_provider"
+            ),
+            pk=enrollment_id,
+        )
+
+    def _render(self, request, enrollment, form):
+        return render(
+            request, "cm/enrollment_status.html", {"form": form, "enrollment": enrollment}
+        )
+
+    def _allowed(self, enrollment):
+        return ALLOWED_STATUS_TRANSITIONS.get(
+            enrollment.status or ParticipationStatus.ACTIVE, frozenset()
+        )
+
+    def get(self, request, enrollment_id):
+        enrollment = self._load(request, enrollment_id)
+        return self._render(
+            request, enrollment, EnrollmentStatusForm(allowed=self._allowed(enrollment))
+        )
+
+    def post(self, request, enrollment_id):
+        enrollment = self._load(request, enrollment_id)
+        form = EnrollmentStatusForm(request.POST, allowed=self._allowed(enrollment))
+        if form.is_valid():
+            try:
+                services.enrollment_status_change(
+                    enrollment=enrollment,
+                    to_status=form.cleaned_data["to_status"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Enrollment in {enrollment.cm_program} is now "
+                    f"{ParticipationStatus(form.cleaned_data['to_status']).label.lower()}.",
+                )
+                return redirect(
+                    "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id
+                )
+        return self._render(request, enrollment, form)
+
+
+def _initial_enrollment(request) -> dict:
+    initial = {"submission_key": new_submission_key()}
+    provider = selectors.provider_of(request.user)
+    if provider is not None and selectors.cpss_assignable().filter(pk=provider.pk).exists():
+        initial["cpss_provider"] = provider.pk
+    return initial
+
+
+class EnrollNewView(StaffView):
+    """Scenario 1 in two steps without JavaScript: details, then 'is this someone we know?'.
+
+    The review step carries the details as hidden fields and the matcher runs again on confirm,
+    so only a candidate it really proposed can be chosen.
+    """
+
+    permission_required = ("cm_program.enroll_patient", "identity.add_patientcanonical")
+    template_name = "cm/enroll_new.html"
+
+    def get(self, request):
+        form = NewPatientEnrollmentForm(initial=_initial_enrollment(request))
+        return render(request, self.template_name, {"form": form, "step": "details"})
+
+    def post(self, request):
+        if resent := _resent(request):
+            return resent
+        form = NewPatientEnrollmentForm(request.POST)
+        action = request.POST.get("action", "check")
+        if not form.is_valid() or action == "edit":
+            return render(request, self.template_name, {"form": form, "step": "details"})
+        data = form.cleaned_data
+        candidates = selectors.likely_existing_people(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            date_of_birth=data["date_of_birth"],
+        )
+        if action == "check" and candidates:
+            return self._review(request, form, candidates)
+        choice = request.POST.get("person", "new" if not candidates else "")
+        chosen = {f"{c.source}:{c.pk}": c for c in candidates}
+        if choice != "new" and choice not in chosen:
+            return self._review(
+                request,
+                form,
+                candidates,
+                error="Choose one of these people, or 'a new person'.",
+            )
+        same_person = same_iq = confidence = None
+        if choice != "new":
+            candidate = chosen[choice]
+            if candidate.source == "canonical":
+                same_person = PatientCanonical.objects.get(pk=candidate.pk)
+            else:
+                same_iq = selectors.intakeq_patient_for_enrollment(pk=candidate.pk)
+                confidence = candidate.score
+        try:
+            result = services.cm_patient_enroll_new(
+                actor=request.user,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                date_of_birth=data["date_of_birth"],
+                cm_data=form.cm_data(),
+                cm_program=data["cm_program"],
+                cpss_provider=data["cpss_provider"],
+                pod_assignment=data["pod_assignment"],
+                notes=data["notes"],
+                same_person=same_person,
+                same_intakeq_patient=same_iq,
+                intakeq_confidence=confidence,
+                submission_key=data["submission_key"],
+            )
+        except services.AlreadySubmitted as exc:
+            return _already_submitted(request, exc)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+            return render(request, self.template_name, {"form": form, "step": "details"})
+        return _after_enrollment(request, result)
+
+    def _review(self, request, form, candidates, error=None):
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "step": "review",
+                "candidates": [(f"{c.source}:{c.pk}", c) for c in candidates],
+                "choice_error": error,
+                "chosen": request.POST.get("person", ""),
+            },
+        )
+
+
+class EnrollExistingView(StaffView):
+    """Scenario 2: search IntakeQ, pick the person, confirm the link and the CM details."""
+
+    permission_required = (
+        "cm_program.enroll_patient",
+        "intakeq_link.search_intakeqpatient",
+        "intakeq_link.add_patientintakeqlink",
+    )
+    template_name = "cm/enroll_existing.html"
+
+    def get(self, request):
+        pk = request.GET.get("intakeq_patient")
+        if pk:
+            iq_patient = self._intakeq_patient(pk)
+            initial = {
+                **_initial_enrollment(request),
+                "intakeq_patient": iq_patient.pk,
+                "phone": iq_patient.phone or "",
+                "email": iq_patient.email or "",
+            }
+            form = ExistingPatientEnrollmentForm(initial=initial)
+            search = request.GET.copy()
+            search.pop("intakeq_patient")
+            return self._confirm(request, iq_patient, form, back_query=search.urlencode())
+        search = ExistingPatientSearchForm(request.GET or None)
+        results = None
+        if search.is_bound and search.is_valid():
+            results = selectors.intakeq_patient_search(**search.cleaned_data)
+            linked = dict(
+                PatientIntakeQLink.objects.filter(
+                    intakeq_patient__in=[r.pk for r in results]
+                ).values_list("intakeq_patient_id", "canonical_patient_id")
+            )
+            in_cm = set(
+                Enrollment.objects.filter(canonical_patient_id__in=linked.values()).values_list(
+                    "canonical_patient_id", flat=True
+                )
+            )
+            results = [(r, r.pk in linked, linked.get(r.pk) in in_cm) for r in results]
+        return render(
+            request,
+            self.template_name,
+            {
+                "step": "search",
+                "search": search,
+                "results": results,
+                "query": request.GET.urlencode(),
+            },
+        )
+
+    def post(self, request):
+        if resent := _resent(request):
+            return resent
+        form = ExistingPatientEnrollmentForm(request.POST)
+        iq_patient = self._intakeq_patient(request.POST.get("intakeq_patient", ""))
+        if not form.is_valid():
+            return self._confirm(request, iq_patient, form)
+        data = form.cleaned_data
+        confidence, _ = selectors.intakeq_link_confidence(intakeq_patient=iq_patient)
+        try:
+            result = services.cm_patient_enroll_existing(
+                actor=request.user,
+                intakeq_patient=iq_patient,
+                confidence_score=confidence,
+                cm_data=form.cm_data(),
+                cm_program=data["cm_program"],
+                cpss_provider=data["cpss_provider"],
+                pod_assignment=data["pod_assignment"],
+                notes=data["notes"],
+                submission_key=data["submission_key"],
+            )
+        except services.AlreadySubmitted as exc:
+            return _already_submitted(request, exc)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+            return self._confirm(request, iq_patient, form)
+        return _after_enrollment(request, result)
+
+    def _intakeq_patient(self, pk):
+        try:
+            iq_patient = selectors.intakeq_patient_for_enrollment(pk=pk)
+        except ValidationError:  # not a UUID
+            iq_patient = None
+        if iq_patient is None:
+            raise Http404("No such IntakeQ patient")
+        return iq_patient
+
+    def _confirm(self, request, iq_patient, form, back_query=""):
+        confidence, reasons = selectors.intakeq_link_confidence(intakeq_patient=iq_patient)
+        link = PatientIntakeQLink.objects.filter(intakeq_patient=iq_patient).first()
+        enrolled_in = (
+            list(
+                Enrollment.objects.filter(canonical_patient_id=link.canonical_patient_id)
+                .values_list("cm_program__name", flat=True)
+                .order_by("cm_program__name")
+            )
+            if link
+            else []
+        )
+        return render(
+            request,
+            self.template_name,
+            {
+                "step": "confirm",
+                "iq": iq_patient,
+                "form": form,
+                "confidence": confidence,
+                "confidence_pct": int(confidence * Decimal(100)),
+                "reasons": reasons,
+                "already_linked": link is not None,
+                "enrolled_in": enrolled_in,
+                "back": reverse("cm:enroll-existing") + (f"?{back_query}" if back_query else ""),
+            },
+        )

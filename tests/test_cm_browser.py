@@ -1,0 +1,85 @@
+"""One real browser: a CPSS signs in and enrolls a new patient in headless Debian chromium.
+
+`make test` installs chromium when it is missing and it can; where it cannot, this test is skipped
+with the reason shown (pytest -ra). Never `playwright install`: we drive the system's chromium.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.urls import reverse
+
+from cm_program.models import Enrollment
+from tests.factories import ContingencyManagementFactory, CPSSFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        pytest.skip(
+            "Chromium is not installed (/usr/bin/chromium); `make test` installs it as root."
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
+            # Inside Playwright's greenlet the ORM opened its own connection: close it here, or
+            # it keeps the test database open past the session.
+            connections.close_all()
+
+
+def test_cpss_signs_in_and_enrolls_a_new_patient(browser_page, live_server):
+    from tests.factories import staff_group
+
+    staff_group("CPSS")
+    program = ContingencyManagementFactory(name="Stimulant CM")
+    cpss = CPSSFactory(first_name="Maria", last_name="Lopez", user__username="maria")
+    page = browser_page
+
+    page.goto(live_server.url + reverse("cm:enroll-new"))
+    page.fill("input[name=username]", "maria")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button[type=submit]")
+    page.wait_for_url("**" + reverse("cm:enroll-new"))
+
+    page.fill("input[name=first_name]", "Jessica")
+    page.fill("input[name=last_name]", "Martinez")
+    page.fill("input[name=date_of_birth]", "1992-03-22")
+    page.fill("input[name=phone]", "801 555 0123")
+    page.fill("input[name=email]", "jessica@example.com")
+    page.select_option("select[name=enrollment_source]", "acute_care")
+    page.select_option("select[name=smartphone_access]", "yes")
+    page.fill("input[name=address_zip]", "84101")
+    page.select_option("select[name=cm_program]", str(program.pk))
+    page.click("button[value=check]")
+
+    page.wait_for_selector("text=Jessica Martinez is enrolled in Stimulant CM.")
+    assert page.locator("h1").inner_text() == "Jessica Martinez"
+    enrollment = Enrollment.objects.select_related("cm_patient").get()
+    assert enrollment.cpss_provider_id == cpss.pk
+    assert enrollment.cm_patient.phone == "(801) 555-0123"
