@@ -266,6 +266,7 @@ def _link_intakeq(
         intakeq_patient=intakeq_patient,
         confidence_score=confidence_score,
         linked_by=_acting_provider_id(actor),
+        actor=actor,
     )
     return canonical, created
 

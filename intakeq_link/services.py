@@ -1,10 +1,59 @@
-import uuid
-from decimal import Decimal
+"""Links between canonical patients and IntakeQ patients: made, proposed, decided, undone.
 
-from django.db import transaction
+Public functions (documented in README, "Identity, matching and IntakeQ linking"):
 
+- ``intakeq_link_create``: link one pair now (a staff decision or an automatic match).
+- ``intakeq_link_delete``: unlink, with a reason kept in ``LinkHistory``.
+- ``propose_links_for``: run the matcher for a canonical patient against IntakeQ; link at or above
+  ``settings.CM_AUTO_LINK_MIN_SCORE``, queue for review at or above
+  ``settings.CM_LINK_REVIEW_MIN_SCORE``, ignore the rest and every pair staff rejected.
+- ``link_proposal_confirm`` / ``link_proposal_reject``: staff decide a queued pair.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from identity.matching import find_candidates
 from identity.models import PatientCanonical
-from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
+from intakeq_link.matching import INTAKEQ
+from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
+
+REVIEW_PERMISSION = "intakeq_link.review_patientintakeqlink"
+UNLINK_PERMISSION = "intakeq_link.delete_patientintakeqlink"
+
+# How many IntakeQ candidates one proposal run considers; more than a handful means the blocking
+# found a crowd (same birthday), and the lower ones are never worth a reviewer's time.
+_PROPOSAL_CANDIDATES = 10
+
+
+def _clean_score(value) -> Decimal:
+    try:
+        score = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"confidence_score": "Enter a score from 0.00 to 1.00."}) from None
+    if not Decimal("0") <= score <= Decimal("1"):
+        raise ValidationError({"confidence_score": "Enter a score from 0.00 to 1.00."})
+    return score
+
+
+def _provider_id_of(user) -> object | None:
+    """The seed's linked_by is a CM provider id; staff with a CM provider row get it filled."""
+    if user is None:
+        return None
+    try:
+        return user.cm_provider.pk
+    except (AttributeError, ObjectDoesNotExist):
+        return None
+
+
+def _require(actor, permission: str) -> None:
+    if actor is None or not actor.has_perm(permission):
+        raise PermissionDenied("Only staff allowed to review IntakeQ links can do this.")
 
 
 @transaction.atomic
@@ -13,14 +62,272 @@ def intakeq_link_create(
     canonical_patient: PatientCanonical,
     intakeq_patient: IntakeQPatient,
     confidence_score: Decimal,
-    linked_by: uuid.UUID | None = None,
+    linked_by=None,
+    actor=None,
+    automatic: bool = False,
 ) -> PatientIntakeQLink:
+    """Link the pair; ``actor`` is the staff user who confirmed it.
+
+    ``automatic`` links were made by the matcher, not confirmed by anyone: linked_by stays empty
+    and ``actor`` (who triggered the match, if anyone) is kept in history only.
+
+    Returns the existing link when this exact pair is already linked. Raises ValidationError
+    when either side is linked to someone else, also when another request wins the race (the
+    database's one-link-per-side UNIQUEs decide), and for rows the old CM app wrote.
+    """
+    confidence_score = _clean_score(confidence_score)
+    if not intakeq_patient.is_from_intakeq:
+        raise ValidationError(
+            {"intakeq_patient": "This record was written by the old CM app, not by IntakeQ."}
+        )
+    existing = PatientIntakeQLink.objects.filter(
+        canonical_patient=canonical_patient, intakeq_patient=intakeq_patient
+    ).first()
+    if existing is not None:
+        return existing
+    _refuse_if_either_side_linked(canonical_patient, intakeq_patient)
+
     link = PatientIntakeQLink(
         canonical_patient=canonical_patient,
         intakeq_patient=intakeq_patient,
         confidence_score=confidence_score,
-        linked_by=linked_by,
+        linked_by=linked_by if linked_by is not None or automatic else _provider_id_of(actor),
+        linked_by_user=None if automatic else actor,
     )
-    link.full_clean()
-    link.save()
+    # full_clean's unique checks read before we write; the database has the last word below.
+    link.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            link.save()
+    except IntegrityError:
+        _refuse_if_either_side_linked(canonical_patient, intakeq_patient)
+        raise
+    _history_add(
+        canonical_patient_id=canonical_patient.pk,
+        intakeq_patient_id=intakeq_patient.pk,
+        action=LinkHistory.Action.LINKED,
+        confidence_score=confidence_score,
+        automatic=automatic,
+        actor=actor,
+    )
+    # Other pending proposals for either person are moot now: one link per side.
+    LinkProposal.objects.filter(status=LinkProposal.Status.PENDING).filter(
+        canonical_patient=canonical_patient
+    ).exclude(intakeq_patient=intakeq_patient).delete()
+    LinkProposal.objects.filter(status=LinkProposal.Status.PENDING).filter(
+        intakeq_patient=intakeq_patient
+    ).exclude(canonical_patient=canonical_patient).delete()
     return link
+
+
+def _refuse_if_either_side_linked(canonical_patient, intakeq_patient) -> None:
+    if PatientIntakeQLink.objects.filter(canonical_patient=canonical_patient).exists():
+        raise ValidationError(
+            {"canonical_patient": "This patient is already linked to an IntakeQ patient."}
+        )
+    if PatientIntakeQLink.objects.filter(intakeq_patient=intakeq_patient).exists():
+        raise ValidationError(
+            {"intakeq_patient": "This IntakeQ patient is already linked to another patient."}
+        )
+
+
+@transaction.atomic
+def intakeq_link_delete(
+    *, link: PatientIntakeQLink, actor, reason: str, different_people: bool = False
+) -> None:
+    """Unlink, keeping who, when and why in LinkHistory.
+
+    With ``different_people`` the pair is also remembered as rejected, so it is never proposed
+    again.
+    """
+    _require(actor, UNLINK_PERMISSION)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the link is being removed."})
+    link = PatientIntakeQLink.objects.select_for_update().filter(pk=link.pk).first()
+    if link is None:
+        return  # already unlinked
+    canonical_patient_id, intakeq_patient_id = link.canonical_patient_id, link.intakeq_patient_id
+    _history_add(
+        canonical_patient_id=canonical_patient_id,
+        intakeq_patient_id=intakeq_patient_id,
+        action=LinkHistory.Action.UNLINKED,
+        confidence_score=link.confidence_score,
+        actor=actor,
+        reason=reason,
+    )
+    link.delete()
+    if different_people:
+        proposal = LinkProposal.objects.filter(
+            canonical_patient_id=canonical_patient_id, intakeq_patient_id=intakeq_patient_id
+        ).first() or LinkProposal(
+            canonical_patient_id=canonical_patient_id,
+            intakeq_patient_id=intakeq_patient_id,
+            score=link.confidence_score or Decimal("0"),
+        )
+        _decide(proposal, status=LinkProposal.Status.REJECTED, actor=actor, note=reason)
+
+
+def _history_add(**fields) -> LinkHistory:
+    entry = LinkHistory(**fields)
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+def _proposal_get_or_create(*, canonical_patient, candidate) -> LinkProposal:
+    """One proposal per pair, whoever proposes it first; a rerun leaves an existing one as is."""
+    existing = LinkProposal.objects.filter(
+        canonical_patient=canonical_patient, intakeq_patient_id=candidate.pk
+    ).first()
+    if existing is not None:
+        return existing
+    proposal = LinkProposal(
+        canonical_patient=canonical_patient,
+        intakeq_patient_id=candidate.pk,
+        score=candidate.score,
+        reasons=list(candidate.reasons),
+    )
+    proposal.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            proposal.save()
+    except IntegrityError:  # proposed concurrently: the pair's UNIQUE kept one
+        return LinkProposal.objects.get(
+            canonical_patient=canonical_patient, intakeq_patient_id=candidate.pk
+        )
+    return proposal
+
+
+@dataclass(frozen=True)
+class LinkProposalOutcome:
+    """What ``propose_links_for`` did: the link it made (if any) and the pairs it queued."""
+
+    link: PatientIntakeQLink | None = None
+    queued: tuple[LinkProposal, ...] = field(default_factory=tuple)
+
+
+def _threshold(name: str, default: float) -> Decimal:
+    return Decimal(str(getattr(settings, name, default))).quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def propose_links_for(*, canonical_patient: PatientCanonical, actor=None) -> LinkProposalOutcome:
+    """Match a canonical patient against IntakeQ: link, queue for review, or do nothing.
+
+    A single IntakeQ candidate at or above CM_AUTO_LINK_MIN_SCORE is linked automatically; when
+    two or more reach it the choice is a person's, so they are all queued. Candidates at or above
+    CM_LINK_REVIEW_MIN_SCORE are queued. IntakeQ patients linked to someone else and pairs staff
+    rejected are never proposed. Safe to call again: existing proposals are kept as they are.
+    ``actor`` is recorded in history as who triggered an automatic link.
+    """
+    if PatientIntakeQLink.objects.filter(canonical_patient=canonical_patient).exists():
+        return LinkProposalOutcome()
+    auto_min = _threshold("CM_AUTO_LINK_MIN_SCORE", 0.97)
+    review_min = _threshold("CM_LINK_REVIEW_MIN_SCORE", 0.70)
+
+    candidates = [
+        c
+        for c in find_candidates(
+            first_name=canonical_patient.first_name,
+            last_name=canonical_patient.last_name,
+            date_of_birth=canonical_patient.date_of_birth,
+            limit=_PROPOSAL_CANDIDATES * 5,
+        )
+        if c.source == INTAKEQ and c.score >= review_min
+    ]
+    if not candidates:
+        return LinkProposalOutcome()
+    candidate_ids = [c.pk for c in candidates]
+    rejected = set(
+        LinkProposal.objects.filter(
+            canonical_patient=canonical_patient,
+            intakeq_patient_id__in=candidate_ids,
+            status=LinkProposal.Status.REJECTED,
+        ).values_list("intakeq_patient_id", flat=True)
+    )
+    linked_elsewhere = set(
+        PatientIntakeQLink.objects.filter(intakeq_patient_id__in=candidate_ids).values_list(
+            "intakeq_patient_id", flat=True
+        )
+    )
+    candidates = [c for c in candidates if c.pk not in rejected and c.pk not in linked_elsewhere][
+        :_PROPOSAL_CANDIDATES
+    ]
+    if not candidates:
+        return LinkProposalOutcome()
+
+    sure = [c for c in candidates if c.score >= auto_min]
+    if len(sure) == 1:
+        best = sure[0]
+        intakeq_patient = IntakeQPatient.objects.get(pk=best.pk)
+        try:
+            link = intakeq_link_create(
+                canonical_patient=canonical_patient,
+                intakeq_patient=intakeq_patient,
+                confidence_score=best.score,
+                actor=actor,
+                automatic=True,
+            )
+        except ValidationError:
+            link = None  # the IntakeQ patient was linked meanwhile: queue it instead
+        if link is not None:
+            return LinkProposalOutcome(link=link)
+
+    queued = []
+    for candidate in candidates:
+        proposal = _proposal_get_or_create(canonical_patient=canonical_patient, candidate=candidate)
+        if proposal.status == LinkProposal.Status.PENDING:
+            queued.append(proposal)
+    return LinkProposalOutcome(queued=tuple(queued))
+
+
+def _decide(proposal: LinkProposal, *, status: str, actor, note: str) -> LinkProposal:
+    proposal.status = status
+    proposal.decided_by = actor
+    proposal.decided_at = timezone.now()
+    proposal.decision_note = note
+    proposal.full_clean(validate_unique=False)
+    proposal.save()
+    return proposal
+
+
+def _locked(proposal: LinkProposal) -> LinkProposal:
+    return LinkProposal.objects.select_for_update().get(pk=proposal.pk)
+
+
+@transaction.atomic
+def link_proposal_confirm(*, proposal: LinkProposal, actor, note: str = "") -> PatientIntakeQLink:
+    """'Same person': link the pair with the proposal's score, recording who and when."""
+    _require(actor, REVIEW_PERMISSION)
+    proposal = _locked(proposal)
+    if proposal.status == LinkProposal.Status.CONFIRMED:
+        return PatientIntakeQLink.objects.get(
+            canonical_patient_id=proposal.canonical_patient_id,
+            intakeq_patient_id=proposal.intakeq_patient_id,
+        )
+    if proposal.status == LinkProposal.Status.REJECTED:
+        raise ValidationError("This pair was already judged to be different people.")
+    intakeq_patient = IntakeQPatient.objects.filter(pk=proposal.intakeq_patient_id).first()
+    if intakeq_patient is None:
+        raise ValidationError("This IntakeQ patient no longer exists.")
+    link = intakeq_link_create(
+        canonical_patient=proposal.canonical_patient,
+        intakeq_patient=intakeq_patient,
+        confidence_score=proposal.score,
+        actor=actor,
+    )
+    _decide(proposal, status=LinkProposal.Status.CONFIRMED, actor=actor, note=note.strip())
+    return link
+
+
+@transaction.atomic
+def link_proposal_reject(*, proposal: LinkProposal, actor, note: str = "") -> LinkProposal:
+    """'Different people': remembered, so this pair is never proposed again."""
+    _require(actor, REVIEW_PERMISSION)
+    proposal = _locked(proposal)
+    if proposal.status == LinkProposal.Status.REJECTED:
+        return proposal
+    if proposal.status == LinkProposal.Status.CONFIRMED:
+        raise ValidationError("This pair is already linked; unlink it with a reason instead.")
+    return _decide(proposal, status=LinkProposal.Status.REJECTED, actor=actor, note=note.strip())

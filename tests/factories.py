@@ -150,3 +150,24 @@ class CPSSFactory(ProviderCMFactory):
     """An active CPSS with a login in the CPSS group."""
 
     user = factory.SubFactory(StaffUserFactory)
+
+
+class LinkProposalFactory(factory.django.DjangoModelFactory):
+    """A pending canonical ↔ IntakeQ pair in the review queue (intakeq_link)."""
+
+    canonical_patient = factory.SubFactory(PatientCanonicalFactory)
+    intakeq_patient = factory.SubFactory(IntakeQPatientFactory)
+    score = Decimal("0.90")
+    reasons = factory.LazyFunction(lambda: ["nickname"])
+
+    class Meta:
+        model = "intakeq_link.LinkProposal"
+
+
+def admin_user(**kwargs):
+    """A staff member of the Admin group, who may review IntakeQ links."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name="Admin"))
+    return user

@@ -135,6 +135,7 @@ def test_scenario_2_links_intakeq_patient_with_confidence_and_acting_cpss():
     assert link.intakeq_patient_id == iq.pk
     assert link.confidence_score == Decimal("1.00")
     assert link.linked_by == cpss.pk
+    assert link.linked_by_user == cpss.user
     assert result.enrollment.cm_patient.enrollment_source == "existing_patient"
     assert result.enrollment.canonical_patient.date_of_birth == iq.date_of_birth
 

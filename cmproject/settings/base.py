@@ -140,6 +140,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Matches at or above this score are linked to IntakeQ without a person confirming them.
 CM_AUTO_LINK_MIN_SCORE = env.float("CM_AUTO_LINK_MIN_SCORE", default=0.97)
+# Matches from here up to the line above wait in the review queue; lower ones are dropped.
+CM_LINK_REVIEW_MIN_SCORE = env.float("CM_LINK_REVIEW_MIN_SCORE", default=0.70)
 
 LOGGING = {
     "version": 1,
