@@ -11,10 +11,8 @@ from pathlib import Path
 from django.db import connection
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LEGACY_SCHEMA_PATHS = [
-    REPO_ROOT / "tests" / "fixtures" / "legacy_schema.sql",
-    Path("/work/shared/legacy/legacy_schema.sql"),
-]
+# The legacy tables' contract (shared/legacy/legacy_schema.sql), as the tests keep a copy of it.
+LEGACY_SCHEMA_PATHS = [REPO_ROOT / "tests" / "fixtures" / "legacy_schema.sql"]
 
 PROGRAMS = ["Stimulant CM", "Opioid CM", "Alcohol CM"]
 

@@ -466,7 +466,7 @@ def measure_migration(size: Size, legacy_built: bool) -> list[Row]:
     from django.core.management import call_command, get_commands
 
     if not legacy_built:
-        return unavailable(keys, "legacy_schema.sql not found (tests/fixtures or shared/legacy)")
+        return unavailable(keys, "tests/fixtures/legacy_schema.sql not found")
     empty_targets()
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
