@@ -57,3 +57,9 @@ serve-demo:
 
 clean-db:
 	rm -rf var/pgdata
+
+# Clinic-scale benchmark in its own database (cm_bench_<size>, dropped at the end); see README.
+.PHONY: bench
+SIZE ?= default
+bench: install
+	$(PY) -m bench --size $(SIZE)

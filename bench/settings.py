@@ -1,0 +1,14 @@
+"""The project's local settings pointed at the benchmark's own database (BENCH_DB_NAME).
+
+DEBUG is off and connections persist as in production, so the timings are not those of a
+debugging server (DEBUG keeps every SQL statement in memory).
+"""
+
+import os
+
+from cmproject.settings.local import *  # noqa: F403
+from cmproject.settings.local import DATABASES
+
+DEBUG = False
+DATABASES["default"]["NAME"] = os.environ.get("BENCH_DB_NAME", "cm_bench")
+DATABASES["default"]["CONN_MAX_AGE"] = 60

@@ -1,0 +1,9 @@
+"""What gunicorn serves during the benchmark: the project on the benchmark's database."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+application = get_wsgi_application()
