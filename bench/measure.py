@@ -357,6 +357,8 @@ TARGET_TABLES = [
 
 # The same legacy rows moved with plain set-based SQL: no matching beyond the exact normalized
 # identity, no review queue, no per-row checks. It is the floor, not a correct migration.
+# ANALYZE after each table it fills, as anyone running such SQL by hand would: with the audit
+# triggers' extra writes, stale statistics made the planner pick nested loops (483 s, not ~25 s).
 BASELINE_MIGRATION = [
     """INSERT INTO contingency_management (name)
        SELECT DISTINCT COALESCE(NULLIF(initcap(btrim(program_name)), ''), 'CM Program')
@@ -373,6 +375,7 @@ BASELINE_MIGRATION = [
        WHERE p.date_of_birth IS NOT NULL
          AND EXISTS (SELECT 1 FROM cm_patients c WHERE c.patient_id = p.id)
        ON CONFLICT DO NOTHING""",
+    "ANALYZE patients_canonical",
     """CREATE TEMP TABLE bench_legacy_person ON COMMIT DROP AS
        SELECT c.*, pc.id AS canonical_id, p.phone AS person_phone, p.email AS person_email
        FROM cm_patients c
@@ -381,6 +384,7 @@ BASELINE_MIGRATION = [
          ON pc.first_name_normalized = cm_normalize_name(p.first_name)
         AND pc.last_name_normalized = cm_normalize_name(p.last_name)
         AND pc.date_of_birth = p.date_of_birth""",
+    "ANALYZE bench_legacy_person",
     """INSERT INTO patients_cm (canonical_patient_id, phone, email, insurance_primary,
            medicaid_id, enrollment_source, consent_date, smartphone_access,
            emergency_contact_name, emergency_contact_phone, address_street, address_city,
@@ -401,6 +405,7 @@ BASELINE_MIGRATION = [
                    WHEN lower(btrim(status)) = 'inactive' THEN 'paused'
                    ELSE 'withdrawn' END
        FROM bench_legacy_person ORDER BY canonical_id, updated_at DESC""",
+    "ANALYZE patients_cm",
     """INSERT INTO cm_enrollments (canonical_patient_id, cm_patient_id, cm_program_id,
            cpss_provider_id, total_points, current_streak, enrollment_date, status,
            medicaid_verification, pod_assignment, notes)

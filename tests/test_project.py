@@ -129,3 +129,33 @@ def test_without_database_url_or_pgserver_start_fails_with_what_to_set(monkeypat
     with pytest.raises(ImproperlyConfigured, match="set DATABASE_URL=postgres://"):
         embedded_database_settings(tmp_path / "pgdata")
     assert not (tmp_path / "pgdata").exists()
+
+
+@pytest.mark.django_db
+def test_matcher_index_on_intakeq_patients_exists_where_the_table_is_ours():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'patients' "
+            "AND indexname = 'patients_cm_date_of_birth_idx'"
+        )
+        assert cursor.fetchall() == [
+            (
+                "CREATE INDEX patients_cm_date_of_birth_idx ON public.patients "
+                "USING btree (date_of_birth)",
+            )
+        ]
+
+
+def test_production_never_alters_the_intakeq_patients_table():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CM_MANAGE_INTAKEQ_INDEX)",
+        DJANGO_SETTINGS_MODULE="cmproject.settings.production",
+        DATABASE_URL="postgres://cm@127.0.0.1:9/cm",
+        ALLOWED_HOSTS="cm.example.com",
+        SECRET_KEY="x" * 60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -181,6 +181,9 @@ PGHISTORY_APPEND_ONLY = True
 CM_AUTO_LINK_MIN_SCORE = env.float("CM_AUTO_LINK_MIN_SCORE", default=0.97)
 # Matches from here up to the line above wait in the review queue; lower ones are dropped.
 CM_LINK_REVIEW_MIN_SCORE = env.float("CM_LINK_REVIEW_MIN_SCORE", default=0.70)
+# Whether our migrations may add the matcher's date-of-birth index to the IntakeQ-owned `patients`
+# table. On where the table is ours (dev, tests, demo); production turns it off.
+CM_MANAGE_INTAKEQ_INDEX = env.bool("CM_MANAGE_INTAKEQ_INDEX", default=True)
 
 LOGGING = {
     "version": 1,

@@ -23,3 +23,6 @@ X_FRAME_OPTIONS = "DENY"
 # X-Forwarded-For; django-axes throttles by it. Set to the number of proxies in front.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=1)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# `patients` belongs to the IntakeQ sync: Django never alters it here (README: "Indexes").
+CM_MANAGE_INTAKEQ_INDEX = False

@@ -1,13 +1,26 @@
+from django.conf import settings
 from django.db import migrations
 
-# The one piece of DDL this project asks of the IntakeQ-owned `patients` table: an index on
-# date_of_birth, so matching can block on `date_of_birth IN (...)` instead of scanning the EMR.
+# An index on the IntakeQ-owned `patients` table's date_of_birth, so matching can block on
+# `date_of_birth IN (...)` instead of scanning the EMR. Django must never alter `patients` in
+# production, so this runs only where CM_MANAGE_INTAKEQ_INDEX is on (dev, tests, demo, bench);
+# production leaves it to the table's owners (README: "Indexes").
 # CONCURRENTLY keeps the IntakeQ sync writing while it builds; IF NOT EXISTS makes reruns no-ops.
 CREATE_INDEX = (
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS patients_cm_date_of_birth_idx "
     "ON patients (date_of_birth);"
 )
 DROP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS patients_cm_date_of_birth_idx;"
+
+
+def create_index(apps, schema_editor):
+    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
+        schema_editor.execute(CREATE_INDEX)
+
+
+def drop_index(apps, schema_editor):
+    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
+        schema_editor.execute(DROP_INDEX)
 
 
 class Migration(migrations.Migration):
@@ -18,5 +31,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(CREATE_INDEX, reverse_sql=DROP_INDEX),
+        migrations.RunPython(create_index, drop_index),
     ]
