@@ -192,3 +192,11 @@ class EnrollmentStatusForm(forms.Form):
         self.fields["to_status"].choices = [
             c for c in ParticipationStatus.choices if c[0] in allowed
         ]
+
+
+class EnrollmentReassignForm(forms.Form):
+    cpss_provider = CPSSChoiceField(
+        label="New CPSS",
+        queryset=cpss_assignable(),
+        error_messages={"invalid_choice": "Choose an active CPSS from the list."},
+    )

@@ -23,4 +23,9 @@ urlpatterns = [
         views.EnrollmentStatusView.as_view(),
         name="enrollment-status",
     ),
+    path(
+        "enrollments/<uuid:enrollment_id>/reassign/",
+        views.EnrollmentReassignView.as_view(),
+        name="enrollment-reassign",
+    ),
 ]

@@ -16,6 +16,7 @@ from cm_program import selectors, services
 from cm_program.filters import EnrollmentFilter
 from cm_program.forms import (
     CMDataEditForm,
+    EnrollmentReassignForm,
     EnrollmentStatusForm,
     ExistingPatientEnrollmentForm,
     ExistingPatientSearchForm,
@@ -212,6 +213,57 @@ class EnrollmentStatusView(StaffView):
                     request,
                     f"Enrollment in {enrollment.cm_program} is now "
                     f"{ParticipationStatus(form.cleaned_data['to_status']).label.lower()}.",
+                )
+                return redirect(
+                    "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id
+                )
+        return self._render(request, enrollment, form)
+
+
+class EnrollmentReassignView(StaffView):
+    """A supervisor moves an enrollment to another CPSS, under the caseload rule."""
+
+    permission_required = ("cm_program.view_enrollment", "cm_program.reassign_cpss")
+
+    def _load(self, request, enrollment_id):
+        return get_object_or_404(
+            Enrollment.objects.visible_to(request.user).select_related(
+                "canonical_patient", "cm_program", "cpss_provider"
+            ),
+            pk=enrollment_id,
+        )
+
+    def _render(self, request, enrollment, form):
+        return render(
+            request, "cm/enrollment_reassign.html", {"form": form, "enrollment": enrollment}
+        )
+
+    def get(self, request, enrollment_id):
+        enrollment = self._load(request, enrollment_id)
+        record_patient_view(
+            request,
+            patient_kind=PatientKind.CANONICAL,
+            patient_id=enrollment.canonical_patient_id,
+        )
+        return self._render(request, enrollment, EnrollmentReassignForm())
+
+    def post(self, request, enrollment_id):
+        enrollment = self._load(request, enrollment_id)
+        form = EnrollmentReassignForm(request.POST)
+        if form.is_valid():
+            try:
+                services.enrollment_cpss_reassign(
+                    enrollment=enrollment,
+                    cpss_provider=form.cleaned_data["cpss_provider"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Enrollment in {enrollment.cm_program} is now with "
+                    f"{form.cleaned_data['cpss_provider']}.",
                 )
                 return redirect(
                     "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id

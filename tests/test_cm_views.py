@@ -386,3 +386,40 @@ def test_a_linked_intakeq_candidate_is_offered_as_its_canonical_person(client, c
     html = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss)).content.decode()
     assert f'value="canonical:{link.canonical_patient_id}"' in html
     assert f'value="intakeq:{link.intakeq_patient_id}"' not in html
+
+
+@pytest.fixture
+def supervisor(client):
+    user = StaffUserFactory(group="CPSS Supervisor")
+    client.force_login(user)
+    return user
+
+
+def test_supervisor_reassigns_an_enrollment_to_another_cpss(client, supervisor):
+    enrollment = EnrollmentFactory()
+    other = CPSSFactory()
+    url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
+    response = client.post(url, {"cpss_provider": str(other.pk)}, follow=True)
+    enrollment.refresh_from_db()
+    assert enrollment.cpss_provider == other
+    assert f"is now with {other}" in response.content.decode()
+
+
+def test_reassigning_to_a_full_caseload_is_refused_and_changes_nothing(client, supervisor):
+    enrollment = EnrollmentFactory()
+    before = enrollment.cpss_provider_id
+    full = CPSSFactory(max_caseload=1)
+    EnrollmentFactory(cpss_provider=full)
+    url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
+    response = client.post(url, {"cpss_provider": str(full.pk)})
+    enrollment.refresh_from_db()
+    assert enrollment.cpss_provider_id == before
+    assert "caseload is full" in response.content.decode()
+
+
+def test_a_cpss_cannot_reassign_even_on_their_own_caseload(client, cpss):
+    enrollment = EnrollmentFactory(cpss_provider=cpss)
+    url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
+    assert client.post(url, {"cpss_provider": str(CPSSFactory().pk)}).status_code == 403
+    enrollment.refresh_from_db()
+    assert enrollment.cpss_provider == cpss

@@ -64,6 +64,8 @@ RULES = {
         {SUPERVISOR, ADMIN}, kwargs=(("canonical_patient_id", "canonical_patient"),)
     ),
     "cm:enrollment-status": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    # Reassigning a CPSS is the supervisor's (and admin's) job; a CPSS gets 403.
+    "cm:enrollment-reassign": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
     # Psychiatry's pages.
     "intakeq:patient-list": rule({PSYCHIATRY, ADMIN}),
     "intakeq:patient-detail": rule({PSYCHIATRY, ADMIN}, kwargs=(("pk", "intakeq_patient"),)),
