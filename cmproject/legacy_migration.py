@@ -28,6 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from rapidfuzz.distance import JaroWinkler
 
 from audit.context import bind_context_to_transaction
 from cm_program.models import (
@@ -214,34 +215,6 @@ class _UnionFind:
 # --- name scoring -------------------------------------------------------------------------------
 
 
-def _jaro_winkler(a: str, b: str) -> float:
-    if a == b:
-        return 1.0
-    if not a or not b:
-        return 0.0
-    window = max(max(len(a), len(b)) // 2 - 1, 0)
-    a_flags, b_flags = [False] * len(a), [False] * len(b)
-    matches = 0
-    for i, ch in enumerate(a):
-        for j in range(max(0, i - window), min(len(b), i + window + 1)):
-            if not b_flags[j] and b[j] == ch:
-                a_flags[i] = b_flags[j] = True
-                matches += 1
-                break
-    if not matches:
-        return 0.0
-    a_matched = [ch for ch, flag in zip(a, a_flags, strict=True) if flag]
-    b_matched = [ch for ch, flag in zip(b, b_flags, strict=True) if flag]
-    transpositions = sum(x != y for x, y in zip(a_matched, b_matched, strict=True)) / 2
-    jaro = (matches / len(a) + matches / len(b) + (matches - transpositions) / matches) / 3
-    prefix = 0
-    for x, y in zip(a[:4], b[:4], strict=False):
-        if x != y:
-            break
-        prefix += 1
-    return jaro + prefix * 0.1 * (1 - jaro)
-
-
 def _first_name_score(a: str, b: str) -> float:
     if a == b:
         return 1.0
@@ -249,12 +222,12 @@ def _first_name_score(a: str, b: str) -> float:
     # 'Jon' / 'Jonathan', 'Chris' / 'Christopher': a short form written by the other app.
     if len(short) >= 3 and long.startswith(short):
         return 0.97
-    return _jaro_winkler(a, b)
+    return JaroWinkler.similarity(a, b)
 
 
 def name_score(first_a: str, last_a: str, first_b: str, last_b: str) -> float:
     """Similarity of two normalized names of people with the same date of birth, 0..1."""
-    return (_first_name_score(first_a, first_b) + _jaro_winkler(last_a, last_b)) / 2
+    return (_first_name_score(first_a, first_b) + JaroWinkler.similarity(last_a, last_b)) / 2
 
 
 # --- the run ------------------------------------------------------------------------------------
