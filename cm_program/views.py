@@ -163,8 +163,17 @@ class PatientEditView(StaffView):
         return render(request, "cm/patient_edit.html", {"form": form, "patient": patient})
 
 
-class EnrollmentStatusView(StaffView):
-    permission_required = ("cm_program.view_enrollment", "cm_program.change_enrollment")
+class EnrollmentActionView(StaffView):
+    """One change to one visible enrollment through a form and a service; back to the patient."""
+
+    template_name: str
+
+    def make_form(self, enrollment, data=None):
+        raise NotImplementedError
+
+    def perform(self, enrollment, form) -> str:
+        """Call the service; return the success message. A ValidationError goes to the form."""
+        raise NotImplementedError
 
     def _load(self, request, enrollment_id):
         return get_object_or_404(
@@ -175,14 +184,7 @@ class EnrollmentStatusView(StaffView):
         )
 
     def _render(self, request, enrollment, form):
-        return render(
-            request, "cm/enrollment_status.html", {"form": form, "enrollment": enrollment}
-        )
-
-    def _allowed(self, enrollment):
-        return ALLOWED_STATUS_TRANSITIONS.get(
-            enrollment.status or ParticipationStatus.ACTIVE, frozenset()
-        )
+        return render(request, self.template_name, {"form": form, "enrollment": enrollment})
 
     def get(self, request, enrollment_id):
         enrollment = self._load(request, enrollment_id)
@@ -191,84 +193,60 @@ class EnrollmentStatusView(StaffView):
             patient_kind=PatientKind.CANONICAL,
             patient_id=enrollment.canonical_patient_id,
         )
-        return self._render(
-            request, enrollment, EnrollmentStatusForm(allowed=self._allowed(enrollment))
-        )
+        return self._render(request, enrollment, self.make_form(enrollment))
 
     def post(self, request, enrollment_id):
         enrollment = self._load(request, enrollment_id)
-        form = EnrollmentStatusForm(request.POST, allowed=self._allowed(enrollment))
+        form = self.make_form(enrollment, request.POST)
         if form.is_valid():
             try:
-                services.enrollment_status_change(
-                    enrollment=enrollment,
-                    to_status=form.cleaned_data["to_status"],
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,
-                )
+                message = self.perform(enrollment, form)
             except ValidationError as exc:
                 _add_service_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    f"Enrollment in {enrollment.cm_program} is now "
-                    f"{ParticipationStatus(form.cleaned_data['to_status']).label.lower()}.",
-                )
+                messages.success(request, message)
                 return redirect(
                     "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id
                 )
         return self._render(request, enrollment, form)
 
 
-class EnrollmentReassignView(StaffView):
+class EnrollmentStatusView(EnrollmentActionView):
+    permission_required = ("cm_program.view_enrollment", "cm_program.change_enrollment")
+    template_name = "cm/enrollment_status.html"
+
+    def make_form(self, enrollment, data=None):
+        allowed = ALLOWED_STATUS_TRANSITIONS.get(
+            enrollment.status or ParticipationStatus.ACTIVE, frozenset()
+        )
+        return EnrollmentStatusForm(data, allowed=allowed)
+
+    def perform(self, enrollment, form) -> str:
+        services.enrollment_status_change(
+            enrollment=enrollment,
+            to_status=form.cleaned_data["to_status"],
+            reason=form.cleaned_data["reason"],
+            actor=self.request.user,
+        )
+        label = ParticipationStatus(form.cleaned_data["to_status"]).label.lower()
+        return f"Enrollment in {enrollment.cm_program} is now {label}."
+
+
+class EnrollmentReassignView(EnrollmentActionView):
     """A supervisor moves an enrollment to another CPSS, under the caseload rule."""
 
     permission_required = ("cm_program.view_enrollment", "cm_program.reassign_cpss")
+    template_name = "cm/enrollment_reassign.html"
 
-    def _load(self, request, enrollment_id):
-        return get_object_or_404(
-            Enrollment.objects.visible_to(request.user).select_related(
-                "canonical_patient", "cm_program", "cpss_provider"
-            ),
-            pk=enrollment_id,
+    def make_form(self, enrollment, data=None):
+        return EnrollmentReassignForm(data)
+
+    def perform(self, enrollment, form) -> str:
+        cpss_provider = form.cleaned_data["cpss_provider"]
+        services.enrollment_cpss_reassign(
+            enrollment=enrollment, cpss_provider=cpss_provider, actor=self.request.user
         )
-
-    def _render(self, request, enrollment, form):
-        return render(
-            request, "cm/enrollment_reassign.html", {"form": form, "enrollment": enrollment}
-        )
-
-    def get(self, request, enrollment_id):
-        enrollment = self._load(request, enrollment_id)
-        record_patient_view(
-            request,
-            patient_kind=PatientKind.CANONICAL,
-            patient_id=enrollment.canonical_patient_id,
-        )
-        return self._render(request, enrollment, EnrollmentReassignForm())
-
-    def post(self, request, enrollment_id):
-        enrollment = self._load(request, enrollment_id)
-        form = EnrollmentReassignForm(request.POST)
-        if form.is_valid():
-            try:
-                services.enrollment_cpss_reassign(
-                    enrollment=enrollment,
-                    cpss_provider=form.cleaned_data["cpss_provider"],
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                _add_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"Enrollment in {enrollment.cm_program} is now with "
-                    f"{form.cleaned_data['cpss_provider']}.",
-                )
-                return redirect(
-                    "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id
-                )
-        return self._render(request, enrollment, form)
+        return f"Enrollment in {enrollment.cm_program} is now with {cpss_provider}."
 
 
 def _initial_enrollment(request) -> dict:
