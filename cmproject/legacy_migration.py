@@ -739,24 +739,8 @@ class LegacyMigration:
         details from the row the old CM app typed, else from the IntakeQ chart (seed scenario 2).
         """
         source = self.freshest_of_group[index]
-        enrollment_source = ENROLLMENT_SOURCE_MAP.get(_code(source.enrollment_source))
-        if _blank_to_none(source.enrollment_source) and enrollment_source is None:
-            self._report(
-                "cm_patients",
-                source.pk,
-                "unmapped_enrollment_source",
-                value=source.enrollment_source,
-                note=True,
-            )
-        smartphone = SMARTPHONE_MAP.get(_code(source.smartphone_access))
-        if _blank_to_none(source.smartphone_access) and smartphone is None:
-            self._report(
-                "cm_patients",
-                source.pk,
-                "unmapped_smartphone_access",
-                value=source.smartphone_access,
-                note=True,
-            )
+        enrollment_source = self._mapped_code(source, "enrollment_source", ENROLLMENT_SOURCE_MAP)
+        smartphone = self._mapped_code(source, "smartphone_access", SMARTPHONE_MAP)
         contact = next((p for p in group if p.referenced and not p.from_intakeq), group[0])
         return (
             cm_id,
@@ -767,6 +751,14 @@ class LegacyMigration:
             smartphone,
             self.status_of_group.get(index),
         )
+
+    def _mapped_code(self, source, field: str, table: dict) -> str | None:
+        """The mapped value of a free-text legacy field; a value the table lacks is noted."""
+        raw = getattr(source, field)
+        mapped = table.get(_code(raw))
+        if _blank_to_none(raw) and mapped is None:
+            self._report("cm_patients", source.pk, f"unmapped_{field}", value=raw, note=True)
+        return mapped
 
     def _insert_cm_patients(self, plan: list[tuple]):
         if not plan:
