@@ -232,32 +232,25 @@ def build_project_tables(size: Size) -> None:
         " CASE WHEN i % 3 = 0 THEN jsonb_build_object('verified', true, 'checked', '2025-01-01')"
         " END, 'Pod ' || chr(65 + i % 6), CASE WHEN i % 5 = 0 THEN 'Synthetic note' END"
     )
-    execute(
-        enrollment_columns
-        + " SELECT"
-        + enrollment_values.format(
-            uid_enr=uid("enr", "i"),
-            uid_canon=uid("canon", "i"),
-            uid_pcm=uid("pcm", "i"),
-            uid_prog=uid("prog", "i % 3"),
-            uid_cpss=uid("cpss", f"i % {n_cpss}"),
+    # Every CM patient in one program; every tenth also in a second one.
+    for prefix, program, where in (
+        ("enr", "i % 3", ""),
+        ("enr2", "(i + 1) % 3", " WHERE i % 10 = 9"),
+    ):
+        execute(
+            enrollment_columns
+            + " SELECT"
+            + enrollment_values.format(
+                uid_enr=uid(prefix, "i"),
+                uid_canon=uid("canon", "i"),
+                uid_pcm=uid("pcm", "i"),
+                uid_prog=uid("prog", program),
+                uid_cpss=uid("cpss", f"i % {n_cpss}"),
+            )
+            + " FROM generate_series(0, %(n)s - 1) AS i"
+            + where,
+            {"n": size.cm},
         )
-        + " FROM generate_series(0, %(n)s - 1) AS i",
-        {"n": size.cm},
-    )
-    execute(
-        enrollment_columns
-        + " SELECT"
-        + enrollment_values.format(
-            uid_enr=uid("enr2", "i"),
-            uid_canon=uid("canon", "i"),
-            uid_pcm=uid("pcm", "i"),
-            uid_prog=uid("prog", "(i + 1) % 3"),
-            uid_cpss=uid("cpss", f"i % {n_cpss}"),
-        )
-        + " FROM generate_series(0, %(n)s - 1) AS i WHERE i % 10 = 9",
-        {"n": size.cm},
-    )
     # A third of CM patients are also Moonlit psychiatry patients: link them to their chart.
     shared = int(size.intakeq * 0.3)
     execute(
