@@ -472,7 +472,7 @@ def measure_migration(size: Size, legacy_built: bool) -> list[Row]:
     if not legacy_built:
         return unavailable(keys, "tests/fixtures/legacy_schema.sql not found")
     empty_targets()
-    from audit.context import command_context
+    from core.audit_context import command_context
 
     start = time.perf_counter()
     # In an audit context, as migrate_cm_legacy runs: without one, pghistory's triggers open a

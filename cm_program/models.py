@@ -1,9 +1,8 @@
-import uuid
-
 from django.conf import settings
-from django.contrib.postgres.functions import RandomUUID, TransactionNow
+from django.contrib.postgres.functions import TransactionNow
 from django.db import models
 
+from core.models import TimestampedModel, UUIDModel
 from identity.models import PatientCanonical
 from providers.models import ProviderCM
 
@@ -69,17 +68,12 @@ class PatientCMQuerySet(models.QuerySet):
         return self.none()
 
 
-class ContingencyManagement(models.Model):
+class ContingencyManagement(TimestampedModel):
     """A CM program that people enroll in (the seed references it but leaves its columns open)."""
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     name = models.TextField(unique=True)
     description = models.TextField(blank=True, default="", db_default="")
     is_active = models.BooleanField(default=True, db_default=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
-    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
     class Meta:
         db_table = "contingency_management"
@@ -90,7 +84,7 @@ class ContingencyManagement(models.Model):
         return self.name
 
 
-class PatientCM(models.Model):
+class PatientCM(TimestampedModel):
     """Everything the CM program keeps about a person beyond identity; one per canonical patient."""
 
     class EnrollmentSource(models.TextChoices):
@@ -104,9 +98,6 @@ class PatientCM(models.Model):
         LIMITED = "limited", "Limited"
         NO = "no", "No"
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     canonical_patient = models.OneToOneField(
         PatientCanonical, on_delete=models.PROTECT, null=True, related_name="cm_record"
     )
@@ -132,8 +123,6 @@ class PatientCM(models.Model):
         db_default=ParticipationStatus.ACTIVE,
         null=True,
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
-    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
     objects = PatientCMQuerySet.as_manager()
 
@@ -155,12 +144,9 @@ class PatientCM(models.Model):
         return f"CM record of {self.canonical_patient}"
 
 
-class Enrollment(models.Model):
+class Enrollment(TimestampedModel):
     """A person's enrollment in one CM program, with the points and streak they have earned."""
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     canonical_patient = models.ForeignKey(
         PatientCanonical, on_delete=models.PROTECT, null=True, related_name="enrollments"
     )
@@ -185,8 +171,6 @@ class Enrollment(models.Model):
     medicaid_verification = models.JSONField(null=True, blank=True)
     pod_assignment = models.TextField(null=True, blank=True)
     notes = models.TextField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
-    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
     objects = EnrollmentQuerySet.as_manager()
 
@@ -217,15 +201,12 @@ class Enrollment(models.Model):
         return f"{self.canonical_patient} in {self.cm_program}"
 
 
-class EnrollmentStatusChange(models.Model):
+class EnrollmentStatusChange(UUIDModel):
     """One row per status change of an enrollment (and one for the enrollment itself), never edited.
 
     Not in the seed. ``from_status`` is NULL for the row written when the enrollment is created.
     """
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     enrollment = models.ForeignKey(
         Enrollment, on_delete=models.CASCADE, related_name="status_changes"
     )

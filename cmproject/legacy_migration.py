@@ -30,7 +30,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from rapidfuzz.distance import JaroWinkler
 
-from audit.context import bind_context_to_transaction
 from cm_program.models import (
     ContingencyManagement,
     Enrollment,
@@ -38,6 +37,7 @@ from cm_program.models import (
     PatientCM,
 )
 from cmproject.models import LegacyIdMap
+from core.audit_context import bind_context_to_transaction
 from identity.models import PatientCanonical
 from identity.normalization import normalize_name
 from identity.validators import EARLIEST_DATE_OF_BIRTH

@@ -1,8 +1,6 @@
-import uuid
-
-from django.contrib.postgres.functions import RandomUUID, TransactionNow
 from django.db import models
 
+from core.models import TimestampedModel
 from identity.querysets import PatientCanonicalQuerySet
 
 
@@ -13,12 +11,9 @@ class NormalizeName(models.Func):
     output_field = models.TextField()
 
 
-class PatientCanonical(models.Model):
+class PatientCanonical(TimestampedModel):
     """One row per real person: identity only, no clinical or program data."""
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     first_name = models.TextField()
     last_name = models.TextField()
     date_of_birth = models.DateField()
@@ -34,8 +29,6 @@ class PatientCanonical(models.Model):
         output_field=models.TextField(),
         db_persist=True,
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
-    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
     objects = PatientCanonicalQuerySet.as_manager()
 

@@ -2,9 +2,10 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.functions import RandomUUID, TransactionNow
+from django.contrib.postgres.functions import TransactionNow
 from django.db import models
 
+from core.models import UUIDModel
 from identity.models import PatientCanonical
 from intakeq_link.querysets import IntakeQPatientQuerySet, PatientIntakeQLinkQuerySet
 
@@ -45,12 +46,9 @@ class IntakeQPatient(models.Model):
         return self.intakeq_client_id is not None
 
 
-class PatientIntakeQLink(models.Model):
+class PatientIntakeQLink(UUIDModel):
     """Ties one canonical patient to one IntakeQ patient (one link per side)."""
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     canonical_patient = models.OneToOneField(
         PatientCanonical,
         on_delete=models.PROTECT,
@@ -97,7 +95,7 @@ class PatientIntakeQLink(models.Model):
         return f"{self.canonical_patient_id} ↔ {self.intakeq_patient_id}"
 
 
-class LinkProposal(models.Model):
+class LinkProposal(UUIDModel):
     """A possible canonical ↔ IntakeQ pair, below the automatic-link score, for staff to decide.
 
     A rejected pair stays here as the memory that they are different people: it is never
@@ -109,9 +107,6 @@ class LinkProposal(models.Model):
         CONFIRMED = "confirmed", "Same person"
         REJECTED = "rejected", "Different people"
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     canonical_patient = models.ForeignKey(
         PatientCanonical, on_delete=models.CASCADE, related_name="intakeq_link_proposals"
     )
@@ -168,16 +163,13 @@ class LinkProposal(models.Model):
         return f"{self.canonical_patient_id} ↔ {self.intakeq_patient_id} ({self.score})"
 
 
-class LinkHistory(models.Model):
+class LinkHistory(UUIDModel):
     """Every link made and undone, with who, when and why: links are PHI-bearing decisions."""
 
     class Action(models.TextChoices):
         LINKED = "linked", "Linked"
         UNLINKED = "unlinked", "Unlinked"
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     # Plain ids, no FK constraints: history outlives the rows it speaks of.
     canonical_patient_id = models.UUIDField()
     intakeq_patient_id = models.UUIDField()

@@ -1,9 +1,9 @@
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.functions import RandomUUID, TransactionNow
 from django.db import models
 
+from core.models import TimestampedModel
 from providers.querysets import ProviderCMQuerySet
 
 
@@ -33,7 +33,7 @@ class Provider(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
-class ProviderCM(models.Model):
+class ProviderCM(TimestampedModel):
     """CPSS peer-support staff, kept apart from the psychiatry providers."""
 
     class Role(models.TextChoices):
@@ -45,9 +45,6 @@ class ProviderCM(models.Model):
         ACTIVE = "active", "Active"
         INACTIVE = "inactive", "Inactive"
 
-    id = models.UUIDField(
-        primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False
-    )
     canonical_provider = models.ForeignKey(
         Provider,
         on_delete=models.PROTECT,
@@ -75,8 +72,6 @@ class ProviderCM(models.Model):
         choices=Status, default=Status.ACTIVE, db_default=Status.ACTIVE, null=True
     )
     max_caseload = models.IntegerField(default=30, db_default=30, null=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow(), null=True)
-    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow(), null=True)
 
     objects = ProviderCMQuerySet.as_manager()
 

@@ -8,7 +8,6 @@ from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 from django.urls import reverse
 
-from audit.context import command_context
 from audit.models import (
     EnrollmentEvent,
     PatientAccessLog,
@@ -19,6 +18,7 @@ from audit.models import (
 )
 from audit.selectors import patient_change_history
 from cm_program.models import PatientCM
+from core.audit_context import command_context
 from identity.services import find_or_create_canonical_patient
 from tests.factories import (
     EnrollmentFactory,
@@ -243,7 +243,7 @@ def test_another_caseloads_patient_page_logs_nothing(client, staff_user):
 
 
 def test_copy_writes_are_recorded_with_the_command_context():
-    from audit.context import bind_context_to_transaction
+    from core.audit_context import bind_context_to_transaction
     from tests.factories import PatientCanonicalFactory
 
     canonical = PatientCanonicalFactory()

@@ -6,7 +6,7 @@ import django.contrib.postgres.functions
 import django.db.models.deletion
 from django.db import migrations, models
 
-from cmproject.db import updated_at_trigger
+from core.db import updated_at_trigger
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ import django.contrib.postgres.functions
 from django.db import migrations, models
 
 import identity.models
-from cmproject.db import updated_at_trigger
+from core.db import updated_at_trigger
 from identity.normalization import NORMALIZE_NAME_SQL
 
 

@@ -7,7 +7,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from cmproject.db import updated_at_trigger
+from core.db import updated_at_trigger
 
 # The practice's `providers` table belongs to others: in production it exists and this is a no-op;
 # dev, tests and the demo get it with the columns of shared/legacy/legacy_schema.sql.

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from audit.context import command_context
 from cm_program.models import ParticipationStatus
 from cmproject.legacy_migration import (
     LEGACY_TABLES,
@@ -16,6 +15,7 @@ from cmproject.legacy_migration import (
     migrate_cm_legacy,
     write_report,
 )
+from core.audit_context import command_context
 
 
 def _status_override(text: str) -> tuple[str, str]:

@@ -12,10 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.context import command_context
 from cm_program.models import PatientCM
 from cm_program.services import cm_patient_create, enrollment_create, program_get_or_create
 from cmproject.services import totp_device_confirm, totp_device_get_or_create
+from core.audit_context import command_context
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
 from intakeq_link.services import intakeq_link_create

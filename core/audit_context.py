@@ -4,7 +4,7 @@ Web requests get their context from pghistory's middleware (user id, URL). A man
 that writes PHI should run inside ``command_context``, so its rows in the change history say
 which command (and which operating-system account) made them::
 
-    from audit.context import command_context
+    from core.audit_context import command_context
 
     class Command(BaseCommand):
         def handle(self, *args, **options):
