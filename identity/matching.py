@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from rapidfuzz.distance import JaroWinkler
@@ -47,6 +48,24 @@ SWAPPED_FACTOR = 0.95
 
 # Below this a record is noise (same birthday, unrelated name) and is not returned at all.
 MIN_CANDIDATE_SCORE = 0.30
+
+
+def auto_link_min_score() -> Decimal:
+    """The score from which a single candidate is the same person without a human deciding.
+
+    ``CM_AUTO_LINK_MIN_SCORE``: every automatic decision (linking, merging one person written
+    twice by the old app) reads it here, so the project has one definition of "same person".
+    """
+    return _score_setting("CM_AUTO_LINK_MIN_SCORE")
+
+
+def review_min_score() -> Decimal:
+    """The score from which a pair is worth a person's review (``CM_LINK_REVIEW_MIN_SCORE``)."""
+    return _score_setting("CM_LINK_REVIEW_MIN_SCORE")
+
+
+def _score_setting(name: str) -> Decimal:
+    return Decimal(str(getattr(settings, name))).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)

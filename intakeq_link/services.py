@@ -13,12 +13,11 @@ Public functions (documented in README, "Identity, matching and IntakeQ linking"
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from identity.matching import find_candidates
+from identity.matching import auto_link_min_score, find_candidates, review_min_score
 from identity.models import PatientCanonical
 from intakeq_link.matching import INTAKEQ
 from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
@@ -207,10 +206,6 @@ class LinkProposalOutcome:
     queued: tuple[LinkProposal, ...] = field(default_factory=tuple)
 
 
-def _threshold(name: str, default: float) -> Decimal:
-    return Decimal(str(getattr(settings, name, default))).quantize(Decimal("0.01"))
-
-
 @transaction.atomic
 def propose_links_for(*, canonical_patient: PatientCanonical, actor=None) -> LinkProposalOutcome:
     """Match a canonical patient against IntakeQ: link, queue for review, or do nothing.
@@ -223,8 +218,8 @@ def propose_links_for(*, canonical_patient: PatientCanonical, actor=None) -> Lin
     """
     if PatientIntakeQLink.objects.filter(canonical_patient=canonical_patient).exists():
         return LinkProposalOutcome()
-    auto_min = _threshold("CM_AUTO_LINK_MIN_SCORE", 0.97)
-    review_min = _threshold("CM_LINK_REVIEW_MIN_SCORE", 0.70)
+    auto_min = auto_link_min_score()
+    review_min = review_min_score()
 
     candidates = [
         c
