@@ -2,13 +2,12 @@ from django.contrib import admin
 
 from audit.models import (
     EnrollmentEvent,
-    PatientAccessLog,
     PatientCanonicalEvent,
     PatientCMEvent,
     PatientIntakeQLinkEvent,
     ProviderCMEvent,
 )
-from cmproject.access import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin
 
 
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -38,11 +37,3 @@ for event_model in (
     ProviderCMEvent,
 ):
     admin.site.register(event_model, EventAdmin)
-
-
-@admin.register(PatientAccessLog)
-class PatientAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["viewed_at", "username", "patient_kind", "patient_id", "path"]
-    list_filter = ["patient_kind"]
-    search_fields = ["username"]
-    date_hierarchy = "viewed_at"

@@ -6,7 +6,6 @@ from django.db.models import Q
 
 from audit.models import (
     EnrollmentEvent,
-    PatientAccessLog,
     PatientCanonicalEvent,
     PatientCMEvent,
     PatientIntakeQLinkEvent,
@@ -128,15 +127,3 @@ def patient_change_history(*, canonical_patient_id: uuid.UUID) -> list[ChangeRec
         )
     records.sort(key=lambda r: r.when, reverse=True)
     return records
-
-
-def patient_access_history(
-    *, canonical_patient_id: uuid.UUID, cm_patient_ids=(), intakeq_patient_ids=()
-):
-    """Who opened any page of this person (as canonical, CM or IntakeQ patient), newest first."""
-    kinds = PatientAccessLog.PatientKind
-    return PatientAccessLog.objects.filter(
-        Q(patient_kind=kinds.CANONICAL, patient_id=canonical_patient_id)
-        | Q(patient_kind=kinds.CM, patient_id__in=list(cm_patient_ids))
-        | Q(patient_kind=kinds.INTAKEQ, patient_id__in=list(intakeq_patient_ids))
-    )

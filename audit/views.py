@@ -1,11 +1,12 @@
 from django.shortcuts import get_object_or_404, render
 
-from audit.selectors import patient_access_history, patient_change_history
-from cmproject.access import admin_required
+from access_log.selectors import patient_access_history
+from audit.selectors import patient_change_history
 from identity.models import PatientCanonical
+from staff.access import access_required
 
 
-@admin_required
+@access_required("audit.view_patientcanonicalevent", second_factor=True)
 def patient_history(request, pk):
     """Admins only: every recorded change to one person's rows and every view of their pages."""
     patient = get_object_or_404(PatientCanonical, pk=pk)

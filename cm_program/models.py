@@ -3,6 +3,7 @@ from django.contrib.postgres.functions import TransactionNow
 from django.db import models
 
 from core.models import TimestampedModel, UUIDModel
+from core.users import is_active_user
 from identity.models import PatientCanonical
 from providers.models import ProviderCM
 
@@ -31,15 +32,11 @@ VIEW_ALL_PERMISSION = "cm_program.view_all_cm_patients"
 
 def sees_every_cm_patient(user) -> bool:
     """Superusers, the Admin group and supervisors (all hold view_all_cm_patients)."""
-    return bool(user and user.is_authenticated and user.is_active) and user.has_perm(
-        VIEW_ALL_PERMISSION
-    )
+    return is_active_user(user) and user.has_perm(VIEW_ALL_PERMISSION)
 
 
 def _is_caseload_holder(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active) and user.has_perm(
-        "cm_program.view_enrollment"
-    )
+    return is_active_user(user) and user.has_perm("cm_program.view_enrollment")
 
 
 class EnrollmentQuerySet(models.QuerySet):

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -11,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from audit.access_log import PatientKind, record_patient_view
+from access_log.recording import PatientKind, record_patient_view
 from cm_program import selectors, services
 from cm_program.filters import EnrollmentFilter
 from cm_program.forms import (
@@ -26,12 +25,9 @@ from cm_program.forms import (
 from cm_program.models import ALLOWED_STATUS_TRANSITIONS, Enrollment, ParticipationStatus
 from identity.models import PatientCanonical
 from intakeq_link.models import PatientIntakeQLink
+from staff.access import access_required
 
 PAGE_SIZES = (10, 25, 50, 100)
-
-
-class StaffView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """Signed out: to the login page. Signed in without the permission: 403."""
 
 
 def _add_service_errors(form, error: ValidationError) -> None:
@@ -80,9 +76,8 @@ def _already_submitted(request, exc: services.AlreadySubmitted):
     return _to_patient(request, enrollment.canonical_patient if enrollment else None)
 
 
-class PatientListView(StaffView):
-    permission_required = "cm_program.view_enrollment"
-
+@access_required("cm_program.view_enrollment")
+class PatientListView(View):
     def get(self, request):
         filterset = EnrollmentFilter(
             request.GET or None,
@@ -110,9 +105,8 @@ class PatientListView(StaffView):
         )
 
 
-class PatientDetailView(StaffView):
-    permission_required = "cm_program.view_patientcm"
-
+@access_required("cm_program.view_patientcm")
+class PatientDetailView(View):
     def get(self, request, canonical_patient_id):
         patient = get_object_or_404(
             selectors.canonical_patients_visible_to(request.user), pk=canonical_patient_id
@@ -131,9 +125,8 @@ class PatientDetailView(StaffView):
         )
 
 
-class PatientEditView(StaffView):
-    permission_required = ("cm_program.view_patientcm", "cm_program.change_patientcm")
-
+@access_required("cm_program.view_patientcm", "cm_program.change_patientcm")
+class PatientEditView(View):
     def _load(self, request, canonical_patient_id):
         patient = get_object_or_404(
             selectors.canonical_patients_visible_to(request.user), pk=canonical_patient_id
@@ -163,7 +156,7 @@ class PatientEditView(StaffView):
         return render(request, "cm/patient_edit.html", {"form": form, "patient": patient})
 
 
-class EnrollmentActionView(StaffView):
+class EnrollmentActionView(View):
     """One change to one visible enrollment through a form and a service; back to the patient."""
 
     template_name: str
@@ -211,8 +204,8 @@ class EnrollmentActionView(StaffView):
         return self._render(request, enrollment, form)
 
 
+@access_required("cm_program.view_enrollment", "cm_program.change_enrollment")
 class EnrollmentStatusView(EnrollmentActionView):
-    permission_required = ("cm_program.view_enrollment", "cm_program.change_enrollment")
     template_name = "cm/enrollment_status.html"
 
     def make_form(self, enrollment, data=None):
@@ -232,10 +225,10 @@ class EnrollmentStatusView(EnrollmentActionView):
         return f"Enrollment in {enrollment.cm_program} is now {label}."
 
 
+@access_required("cm_program.view_enrollment", "cm_program.reassign_cpss")
 class EnrollmentReassignView(EnrollmentActionView):
     """A supervisor moves an enrollment to another CPSS, under the caseload rule."""
 
-    permission_required = ("cm_program.view_enrollment", "cm_program.reassign_cpss")
     template_name = "cm/enrollment_reassign.html"
 
     def make_form(self, enrollment, data=None):
@@ -257,14 +250,14 @@ def _initial_enrollment(request) -> dict:
     return initial
 
 
-class EnrollNewView(StaffView):
+@access_required("cm_program.enroll_patient", "identity.add_patientcanonical")
+class EnrollNewView(View):
     """Scenario 1 in two steps without JavaScript: details, then 'is this someone we know?'.
 
     The review step carries the details as hidden fields and the matcher runs again on confirm,
     so only a candidate it really proposed can be chosen.
     """
 
-    permission_required = ("cm_program.enroll_patient", "identity.add_patientcanonical")
     template_name = "cm/enroll_new.html"
 
     def get(self, request):
@@ -340,14 +333,14 @@ class EnrollNewView(StaffView):
         )
 
 
-class EnrollExistingView(StaffView):
+@access_required(
+    "cm_program.enroll_patient",
+    "intakeq_link.search_intakeqpatient",
+    "intakeq_link.add_patientintakeqlink",
+)
+class EnrollExistingView(View):
     """Scenario 2: search IntakeQ, pick the person, confirm the link and the CM details."""
 
-    permission_required = (
-        "cm_program.enroll_patient",
-        "intakeq_link.search_intakeqpatient",
-        "intakeq_link.add_patientintakeqlink",
-    )
     template_name = "cm/enroll_existing.html"
 
     def get(self, request):

@@ -1,30 +1,11 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
-from django.db.models.signals import post_migrate
 
 
 class CmprojectConfig(AppConfig):
-    """The project itself, installed so it can hold commands that span every app (seed_demo)."""
+    """The composition root, installed for what spans every app: the demo data (``seed_demo``)
+    and the migration history it kept from before the staff and legacy apps existed."""
 
     default = True
     default_auto_field = "django.db.models.BigAutoField"
     name = "cmproject"
     verbose_name = "CM back office"
-
-    def ready(self):
-        from django.contrib.auth.signals import user_logged_in
-
-        from cmproject.groups import grant_admin_group_new_permissions
-        from cmproject.middleware import remember_two_factor_requirement
-
-        # Apps added after the groups migration (audit, axes, otp, ...) bring permissions the
-        # Admin group must also hold; this runs after auth has created them, on every migrate.
-        post_migrate.connect(grant_admin_group_new_permissions, dispatch_uid="cm_admin_all_perms")
-        user_logged_in.connect(remember_two_factor_requirement, dispatch_uid="cm_two_factor")
-
-
-class SecureAdminConfig(admin_apps.AdminConfig):
-    """django.contrib.admin with our site: Admin group and a verified second factor only."""
-
-    default = False
-    default_site = "cmproject.admin.SecureAdminSite"

@@ -1,7 +1,8 @@
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from staff.access import access_required
 
-@login_required
+
+@access_required()
 def home(request):
     return render(request, "home.html")

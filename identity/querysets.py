@@ -1,8 +1,6 @@
 from django.db import models
 
-
-def _active(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.is_active
+from core.users import is_active_user
 
 
 class PatientCanonicalQuerySet(models.QuerySet):
@@ -13,7 +11,7 @@ class PatientCanonicalQuerySet(models.QuerySet):
 
         CM data is reached through reverse relations, so identity imports no other app.
         """
-        if not _active(user):
+        if not is_active_user(user):
             return self.none()
         if user.has_perm("identity.view_complete_patient_view"):
             return self

@@ -1,11 +1,9 @@
 from django.db import models
 
+from core.users import is_active_user
+
 # Only the Admin group holds it: seeing a person across CM and IntakeQ.
 CROSS_SYSTEM_PERMISSION = "identity.view_complete_patient_view"
-
-
-def _active(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.is_active
 
 
 class IntakeQPatientQuerySet(models.QuerySet):
@@ -18,7 +16,7 @@ class IntakeQPatientQuerySet(models.QuerySet):
         """Deny by default. Cross-system viewers (Admin): every row. Staff who may view or search
         IntakeQ patients (psychiatry; CPSS looking up a Moonlit patient to enroll): IntakeQ's
         own rows only."""
-        if not _active(user):
+        if not is_active_user(user):
             return self.none()
         if user.has_perm(CROSS_SYSTEM_PERMISSION):
             return self
@@ -32,7 +30,7 @@ class IntakeQPatientQuerySet(models.QuerySet):
 class PatientIntakeQLinkQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Deny by default: a link tells that a person is in both systems."""
-        if _active(user) and (
+        if is_active_user(user) and (
             user.has_perm(CROSS_SYSTEM_PERMISSION)
             or user.has_perm("intakeq_link.review_patientintakeqlink")
         ):

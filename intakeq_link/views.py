@@ -1,20 +1,19 @@
 """Psychiatry's pages: IntakeQ patients, read-only. They show nothing about the CM program."""
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from audit.access_log import PatientKind, record_patient_view
+from access_log.recording import PatientKind, record_patient_view
 from intakeq_link.selectors import intakeq_patient_get, intakeq_patient_search
+from staff.access import access_required
 
 # Psychiatry and Admin hold it; CPSS staff hold only search_intakeqpatient (for enrolling).
-may_view_intakeq = permission_required("intakeq_link.view_intakeqpatient", raise_exception=True)
+may_view_intakeq = access_required("intakeq_link.view_intakeqpatient")
 
 
 @require_safe
-@login_required
 @may_view_intakeq
 def patient_list(request):
     query = request.GET.get("q", "").strip()[:100]
@@ -25,7 +24,6 @@ def patient_list(request):
 
 
 @require_safe
-@login_required
 @may_view_intakeq
 def patient_detail(request, pk):
     patient = intakeq_patient_get(user=request.user, pk=pk)

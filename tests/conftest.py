@@ -28,8 +28,8 @@ def _force_login_includes_second_factor(monkeypatch):
         original(self, user, backend)
         from django_otp import DEVICE_ID_SESSION_KEY
 
-        from cmproject.access import requires_two_factor
-        from cmproject.services import totp_device_confirm, totp_device_get_or_create
+        from staff.access import requires_two_factor
+        from staff.services import totp_device_confirm, totp_device_get_or_create
 
         if requires_two_factor(user):
             device = totp_device_confirm(device=totp_device_get_or_create(user=user))

@@ -117,7 +117,7 @@ def staff_group(name: str):
     """The named staff group with its permissions, also after a transactional test's flush."""
     from django.contrib.auth.models import Group, Permission
 
-    from cmproject.groups import GROUP_PERMISSIONS
+    from staff.groups import GROUP_PERMISSIONS
 
     group, created = Group.objects.get_or_create(name=name)
     if created or not group.permissions.exists():

@@ -8,9 +8,9 @@ from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 from django.urls import reverse
 
+from access_log.models import PatientAccessLog
 from audit.models import (
     EnrollmentEvent,
-    PatientAccessLog,
     PatientCanonicalEvent,
     PatientCMEvent,
     PatientIntakeQLinkEvent,
@@ -151,7 +151,7 @@ def test_a_refused_patient_page_logs_nothing(client, staff_user):
 
 
 def test_database_refuses_to_change_or_delete_access_log_rows(staff_user):
-    from audit.services import patient_access_log_create
+    from access_log.services import patient_access_log_create
 
     entry = patient_access_log_create(
         user=staff_user("Psychiatry"), patient_kind="intakeq", patient_id=IntakeQPatientFactory().pk
@@ -171,7 +171,7 @@ def test_database_refuses_to_rewrite_change_history():
 @pytest.mark.parametrize(
     "url_name",
     [
-        "admin:audit_patientaccesslog_add",
+        "admin:access_log_patientaccesslog_add",
         "admin:audit_patientcmevent_add",
     ],
 )

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from cmproject import groups
+from staff import groups
 
 pytestmark = pytest.mark.django_db
 

@@ -238,7 +238,7 @@ def test_logged_exceptions_keep_the_traceback_but_not_the_message():
 
 @pytest.mark.django_db
 def test_staff_who_set_up_two_factor_are_asked_for_it_at_the_next_sign_in(client, staff_user):
-    from cmproject.services import totp_device_confirm, totp_device_get_or_create
+    from staff.services import totp_device_confirm, totp_device_get_or_create
 
     user = staff_user("CPSS")
     totp_device_confirm(device=totp_device_get_or_create(user=user))

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from cmproject.services import totp_device_get_or_create
+from staff.services import totp_device_get_or_create
 from tests.factories import (
     EnrollmentFactory,
     IntakeQPatientFactory,

@@ -4,10 +4,10 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 
-from cmproject.access import ScopedAdminMixin
 from identity.models import PatientCanonical
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
 from providers.models import ProviderCM
+from staff.admin_site import ScopedAdminMixin
 from tests.factories import (
     EnrollmentFactory,
     IntakeQPatientFactory,

@@ -1,31 +1,9 @@
+"""Made the staff groups before the staff app existed; that is now staff's migration 0001.
+
+Kept, empty, because databases have it recorded and later migrations depend on it.
+"""
+
 from django.db import migrations
-
-
-def create_groups(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    from cmproject.groups import GROUP_PERMISSIONS
-
-    # Permissions are normally made after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUP_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        if codenames == "__all__":
-            permissions = Permission.objects.all()
-        else:
-            permissions = []
-            for dotted in codenames:
-                app_label, codename = dotted.split(".")
-                permissions.append(
-                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                )
-        group.permissions.set(permissions)
 
 
 class Migration(migrations.Migration):
@@ -38,4 +16,4 @@ class Migration(migrations.Migration):
         ("providers", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_groups, migrations.RunPython.noop)]
+    operations = []

@@ -35,8 +35,8 @@ def local_secret_key() -> str:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    # The admin site asks for the Admin group and a verified second factor (cmproject/admin.py).
-    "cmproject.apps.SecureAdminConfig",
+    # The admin site asks for the Admin group and a verified second factor (staff/admin_site.py).
+    "staff.apps.SecureAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,12 +49,16 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "cmproject",
+    # Ours, from the bottom layer up (docs/architecture.md).
+    "access_log",
+    "staff",
     "identity",
     "providers",
     "intakeq_link",
     "cm_program",
+    "cross_system",
     "audit",
+    "cmproject",
 ]
 
 MIDDLEWARE = [
@@ -64,8 +68,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "cmproject.middleware.RequireTwoFactorMiddleware",
-    "cmproject.middleware.NoStoreForSignedInMiddleware",
+    "staff.middleware.RequireTwoFactorMiddleware",
+    "staff.middleware.NoStoreForSignedInMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -138,7 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username/address is refused before the password is checked.
-    "cmproject.auth_backends.ThrottledBackend",
+    "staff.auth_backends.ThrottledBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 

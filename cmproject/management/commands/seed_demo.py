@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from cm_program.models import PatientCM
 from cm_program.services import cm_patient_create, enrollment_create, program_get_or_create
-from cmproject.services import totp_device_confirm, totp_device_get_or_create
 from core.audit_context import command_context
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
 from intakeq_link.services import intakeq_link_create
 from providers.models import ProviderCM
 from providers.services import provider_cm_create
+from staff.services import totp_device_confirm, totp_device_get_or_create
 
 PROGRAM_NAME = "Stimulant Use CM (demo)"
 

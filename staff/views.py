@@ -6,23 +6,15 @@ Required for admins (RequireTwoFactorMiddleware sends them here), available to e
 from base64 import b32encode
 
 import segno
-from django import forms
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 
-from cmproject.services import totp_device_confirm, totp_device_get_or_create
-
-
-class TokenForm(forms.Form):
-    token = forms.CharField(
-        label="Six-digit code from your authenticator app",
-        max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
+from staff.access import access_required
+from staff.forms import TokenForm
+from staff.services import totp_device_confirm, totp_device_get_or_create
 
 
 def _next_url(request) -> str:
@@ -35,7 +27,7 @@ def _next_url(request) -> str:
 
 
 @sensitive_post_parameters("token")
-@login_required
+@access_required()
 def two_factor(request):
     next_url = _next_url(request)
     if request.user.is_verified():

@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from cmproject.access import requires_two_factor
+from staff.access import requires_two_factor
 
 # Whether this session's user must give a second factor, decided at sign-in (see
 # remember_two_factor_requirement), so ordinary requests cost no extra query.

@@ -7,8 +7,8 @@ A view is logged only when the page is actually shown (status 200), so a refused
 
 import functools
 
-from audit.kinds import PatientKind
-from audit.services import patient_access_log_create
+from access_log.kinds import PatientKind
+from access_log.services import patient_access_log_create
 
 __all__ = ["PatientKind", "PatientViewLogMixin", "record_patient_view", "records_patient_view"]
 

@@ -8,17 +8,11 @@ from django.db import models
 from django.http import Http404
 from django.shortcuts import render
 
-from audit.access_log import PatientKind, record_patient_view
-from cmproject.access import role_required
+from access_log.recording import PatientKind, record_patient_view
 from identity.models import PatientCanonical
 from identity.selectors import dual_enrollment_report as dual_enrollment_rows
 from identity.selectors import get_complete_patient_view
-
-
-def _may(permission):
-    # A verified second factor too: the middleware asks admins for it at sign-in, and this
-    # catches a user given the permission in the middle of a session.
-    return lambda user: user.has_perm(permission) and user.is_verified()
+from staff.access import access_required
 
 
 def _rows(value):
@@ -44,7 +38,7 @@ def _sections(view):
     return sections
 
 
-@role_required(_may("identity.view_complete_patient_view"))
+@access_required("identity.view_complete_patient_view", second_factor=True)
 def complete_patient_view(request, pk):
     if not PatientCanonical.objects.visible_to(request.user).filter(pk=pk).exists():
         raise Http404
@@ -52,12 +46,12 @@ def complete_patient_view(request, pk):
     record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=pk)
     return render(
         request,
-        "cmproject/complete_patient_view.html",
+        "cross_system/complete_patient_view.html",
         {"patient_id": pk, "sections": _sections(view)},
     )
 
 
-@role_required(_may("identity.view_dual_enrollment_report"))
+@access_required("identity.view_dual_enrollment_report", second_factor=True)
 def dual_enrollment_report(request):
     rows = [_rows(row) for row in dual_enrollment_rows()]
-    return render(request, "cmproject/dual_enrollment_report.html", {"rows": rows})
+    return render(request, "cross_system/dual_enrollment_report.html", {"rows": rows})

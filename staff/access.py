@@ -1,0 +1,91 @@
+"""Who may open a page: the one check every view of the project uses, ``access_required``.
+
+Roles are the staff groups of ``staff.groups``; a superuser counts as Admin. Pages ask for
+permissions, never for group names, so a role's reach is read in one place (the groups' data
+migration). Which *rows* a user may see is the other half of the rule and lives in each model's
+queryset (``PatientCM.objects.visible_to(user)`` and friends); ``scoped`` applies it where a
+queryset has none (admins only: deny by default).
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.views import View
+from django_otp import user_has_device
+
+from core.users import is_active_user
+from staff import groups
+
+
+def in_group(user, name: str) -> bool:
+    if not is_active_user(user):
+        return False
+    cache = getattr(user, "_cm_group_names", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._cm_group_names = cache
+    return name in cache
+
+
+def is_admin(user) -> bool:
+    return (is_active_user(user) and user.is_superuser) or in_group(user, groups.ADMIN)
+
+
+def requires_two_factor(user) -> bool:
+    """Admins must sign in with a second factor; anyone who has set one up must use it too."""
+    return is_admin(user) or user_has_device(user)
+
+
+def scoped(queryset: QuerySet, user) -> QuerySet:
+    """``queryset.visible_to(user)`` where the model defines it, else admins only."""
+    visible_to = getattr(queryset, "visible_to", None)
+    if visible_to is not None:
+        return visible_to(user)
+    return queryset if is_admin(user) else queryset.none()
+
+
+def may_open(user, *permissions: str, second_factor: bool = False) -> bool:
+    """The rule behind ``access_required``, for code that must ask without a request."""
+    if not is_active_user(user):
+        return False
+    if second_factor and not user.is_verified():
+        return False
+    return user.has_perms(permissions)
+
+
+def access_required(*permissions: str, second_factor: bool = False):
+    """Decorator for a function view or a class-based view: the page's access rule.
+
+    Signed out: the sign-in page, then back. Signed in but lacking any of ``permissions``: 403.
+    ``second_factor=True`` (admin-only pages) also asks for a second factor given in this
+    session: the middleware sends admins to it at sign-in, and this catches a user given the
+    permission in the middle of a session.
+    """
+
+    def check(request):
+        if not is_active_user(request.user):
+            return redirect_to_login(request.get_full_path())
+        if not may_open(request.user, *permissions, second_factor=second_factor):
+            raise PermissionDenied
+        return None
+
+    def decorator(view):
+        if isinstance(view, type) and issubclass(view, View):
+            dispatch = view.dispatch
+
+            @wraps(dispatch)
+            def guarded_dispatch(self, request, *args, **kwargs):
+                return check(request) or dispatch(self, request, *args, **kwargs)
+
+            view.dispatch = guarded_dispatch
+            return view
+
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            return check(request) or view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorator
