@@ -20,6 +20,7 @@ install: $(INSTALLED)
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 format: install
 	$(PY) -m ruff check --fix .
