@@ -59,7 +59,7 @@ serve-demo:
 clean-db:
 	rm -rf var/pgdata
 
-# Clinic-scale benchmark in its own database (cm_bench_<size>, dropped at the end); see README.
+# Clinic-scale benchmark in its own database (cm_bench_<size>, dropped at the end); see docs/benchmark.md.
 .PHONY: bench
 SIZE ?= default
 bench: install

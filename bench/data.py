@@ -11,7 +11,7 @@ from pathlib import Path
 from django.db import connection
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The legacy tables' contract (shared/legacy/legacy_schema.sql), as the tests keep a copy of it.
+# The legacy tables' contract, as the tests keep it (tests/fixtures/legacy_schema.sql).
 LEGACY_SCHEMA_PATHS = [REPO_ROOT / "tests" / "fixtures" / "legacy_schema.sql"]
 
 PROGRAMS = ["Stimulant CM", "Opioid CM", "Alcohol CM"]

@@ -1,8 +1,8 @@
 """IntakeQ patients as a candidate source for identity.matching.
 
-Blocking is on ``patients.date_of_birth`` only (the index ``patients_cm_date_of_birth_idx``, the one
-piece of DDL we ask of the IntakeQ table; see README). Rows without a date of birth are never
-proposed: a name alone cannot tell a father from his son.
+Blocking is on ``patients.date_of_birth`` only (the index ``patients_cm_date_of_birth_idx``, the
+one piece of DDL we ask of the IntakeQ table; see docs/identity-and-matching.md). Rows without a
+date of birth are never proposed: a name alone cannot tell a father from his son.
 """
 
 from identity.matching import PersonRecord, blocking_dates

@@ -14,7 +14,7 @@ class IntakeQPatient(models.Model):
     """The EMR's `patients` table, filled by the IntakeQ sync and owned by it: never migrated here.
 
     Rows with intakeq_client_id NULL were written by the old CM app, not by IntakeQ.
-    Columns are those of shared/legacy/legacy_schema.sql.
+    Columns are those of the legacy tables' contract, tests/fixtures/legacy_schema.sql.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -1,6 +1,6 @@
 """Links between canonical patients and IntakeQ patients: made, proposed, decided, undone.
 
-Public functions (documented in README, "Identity, matching and IntakeQ linking"):
+Public functions (documented in docs/identity-and-matching.md):
 
 - ``intakeq_link_create``: link one pair now (a staff decision or an automatic match).
 - ``intakeq_link_delete``: unlink, with a reason kept in ``LinkHistory``.

@@ -11,7 +11,7 @@ class Provider(models.Model):
     """The practice's existing `providers` table (psychiatry), owned by others: never migrated here.
 
     The old CM app also kept its CPSS staff in it; ``migrate_cm_legacy`` moves those to ProviderCM.
-    Columns are those of shared/legacy/legacy_schema.sql.
+    Columns are those of the legacy tables' contract, tests/fixtures/legacy_schema.sql.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -24,5 +24,6 @@ X_FRAME_OPTIONS = "DENY"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=1)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
-# `patients` belongs to the IntakeQ sync: Django never alters it here (README: "Indexes").
+# `patients` belongs to the IntakeQ sync: Django never alters it here
+# (docs/identity-and-matching.md, "Indexes").
 CM_MANAGE_INTAKEQ_INDEX = False

@@ -7,7 +7,8 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The IntakeQ `patients` table belongs to the IntakeQ sync: in production it exists and this is a
-# no-op; dev, tests and the demo get it with the columns of shared/legacy/legacy_schema.sql.
+# no-op; dev, tests and the demo get it with the columns of the legacy
+# tables' contract, tests/fixtures/legacy_schema.sql.
 CREATE_INTAKEQ_PATIENTS = """
 CREATE TABLE IF NOT EXISTS patients (
   id UUID PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -10,7 +10,8 @@ from django.db import migrations, models
 from core.db import updated_at_trigger
 
 # The practice's `providers` table belongs to others: in production it exists and this is a no-op;
-# dev, tests and the demo get it with the columns of shared/legacy/legacy_schema.sql.
+# dev, tests and the demo get it with the columns of the legacy
+# tables' contract, tests/fixtures/legacy_schema.sql.
 CREATE_LEGACY_PROVIDERS = """
 CREATE TABLE IF NOT EXISTS providers (
   id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
