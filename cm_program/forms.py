@@ -4,6 +4,7 @@ import datetime
 import secrets
 
 from django import forms
+from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -83,11 +84,8 @@ class CMDataFields(forms.Form):
         )
 
     def clean_email(self):
-        email = self.cleaned_data["email"]
-        if not email:
-            return ""
-        local, _, domain = email.rpartition("@")
-        return f"{local}@{domain.lower()}"
+        # Only the domain is case-insensitive; the local part is kept as typed.
+        return BaseUserManager.normalize_email(self.cleaned_data["email"])
 
     def clean_address_state(self):
         return _clean_optional(self.cleaned_data["address_state"], validators.normalize_state)

@@ -6,6 +6,7 @@ Messages never repeat the value typed: they may end up in logs, and values are P
 import datetime
 import re
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -70,24 +71,33 @@ US_STATES = frozenset(
     ]
 )
 
-_PHONE_SEPARATORS = re.compile(r"[\s().\-+]")
 _ZIP = re.compile(r"^(\d{5})(?:-?(\d{4}))?$")
+_PHONE_MESSAGE = "Enter a US phone number, e.g. (801) 555-0123."
 
 
 def normalize_us_phone(value: str) -> str:
     """'801.555.0123', '+1 801 555 0123', '(801) 555-0123' all become '(801) 555-0123'.
 
-    NANP rules: ten digits (an optional leading country code 1), area code and exchange
-    not starting with 0 or 1.
+    libphonenumber parses and validates: a North American (NANP, country code 1) number whose
+    area code is in service. The column holds one number only, so the text must be that number
+    and nothing else: letters (an extension, a note, a vanity number) and stray digits (a second
+    number, an extension after '#') are refused rather than silently dropped.
     """
-    digits = _PHONE_SEPARATORS.sub("", value.strip())
-    if not digits.isdigit():
-        raise ValidationError("Enter a US phone number, e.g. (801) 555-0123.", code="phone")
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
-        raise ValidationError("Enter a US phone number, e.g. (801) 555-0123.", code="phone")
-    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_PHONE_MESSAGE, code="phone") from None
+    national = str(number.national_number)
+    typed = phonenumbers.normalize_digits_only(value)
+    if (
+        number.country_code != 1
+        or not phonenumbers.is_valid_number(number)
+        or typed not in (national, f"1{national}")
+        or any(char.isalpha() for char in value)
+    ):
+        raise ValidationError(_PHONE_MESSAGE, code="phone")
+    # NANP numbers share the US national format, which is the stored one: (801) 555-0123.
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def normalize_zip(value: str) -> str:

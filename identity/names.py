@@ -1,18 +1,18 @@
 """How two normalized names relate: same, nickname, sound-alike, typo, or different people.
 
 Names come in normalized (identity.normalization). The nickname table is the hand-curated
-``data/nicknames.csv`` (Carlton Northern and Nick Crews' "nicknames" dataset, Apache-2.0); the
-list ``data/given_names.txt`` adds common given names that have no nickname there. Together they
-say when two spellings are *both real, different names* (Mark and Mary, Daniel and Danielle, the
-usual twins), which an edit distance alone would take for a typo.
+"nicknames" dataset of Carlton Northern and Nick Crews (Apache-2.0), from the ``nicknames``
+package; the list ``data/given_names.txt`` adds common given names that have no nickname there.
+Together they say when two spellings are *both real, different names* (Mark and Mary, Daniel and
+Danielle, the usual twins), which an edit distance alone would take for a typo.
 """
 
-import csv
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import jellyfish
+import nicknames
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -42,13 +42,12 @@ class NameMatch:
 
 @functools.cache
 def _nickname_graph() -> dict[str, frozenset[str]]:
-    related: dict[str, set[str]] = {}
-    with (DATA_DIR / "nicknames.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            formal, nick = row["name1"].strip().lower(), row["name2"].strip().lower()
-            related.setdefault(formal, set()).add(nick)
-            related.setdefault(nick, set()).add(formal)
-    return {name: frozenset(others) for name, others in related.items()}
+    # A name relates to its nicknames and to the formal names it is short for (both directions).
+    namer = nicknames.NickNamer()
+    listed = namer.nickname_lookup.keys() | namer.canonical_lookup.keys()
+    return {
+        name: frozenset(namer.nicknames_of(name) | namer.canonicals_of(name)) for name in listed
+    }
 
 
 @functools.cache

@@ -57,6 +57,19 @@ CASES = [
     ("phone", "801-055-0123", REFUSED),
     ("phone", "801-555-01234", REFUSED),
     ("phone", "call me", REFUSED),
+    # The fictional 555-01xx range of the demo and tests, in each Utah area code.
+    ("phone", "385-555-0190", "(385) 555-0190"),
+    ("phone", "435 555 0133", "(435) 555-0133"),
+    ("phone", "(416) 555-0123", "(416) 555-0123"),  # NANP outside the US, as before
+    # Full-width digits (an East Asian keyboard) are stored as ASCII digits.
+    ("phone", "\uff18\uff10\uff11\uff15\uff15\uff15\uff10\uff11\uff12\uff13", "(801) 555-0123"),
+    ("phone", "(555) 555-0123", REFUSED),  # area code not in service
+    ("phone", "+44 20 7946 0958", REFUSED),
+    ("phone", "801-555-0123 ext 5", REFUSED),
+    ("phone", "801 555 0123 #5", REFUSED),
+    ("phone", "801-555-0123, 801-555-0124", REFUSED),
+    ("phone", "1-800-FLOWERS", REFUSED),
+    ("phone", "8015550123a", REFUSED),
     ("emergency_contact_phone", "8015550188", "(801) 555-0188"),
     ("emergency_contact_phone", "12345", REFUSED),
     ("email", "Jessica@EXAMPLE.com", "Jessica@example.com"),
