@@ -49,29 +49,37 @@ def test_the_import_contracts_hold():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_an_upward_import_breaks_the_layers(project_copy):
-    _add_import(project_copy, "identity.dates", "from cm_program.models import Enrollment")
+@pytest.mark.parametrize(
+    ("module", "wrong_import", "complaint"),
+    [
+        pytest.param(
+            "identity.dates",
+            "from cm_program.models import Enrollment",
+            "identity is not allowed to import cm_program",
+            id="an upward import breaks the layers",
+        ),
+        pytest.param(
+            "identity.matching",
+            "from staff.access import is_admin",
+            "identity is not allowed to import staff",
+            id="identity may not import even a lower app of ours",
+        ),
+        pytest.param(
+            "providers.services",
+            "import intakeq_link.models",
+            "providers is not allowed to import intakeq_link",
+            id="providers may not reach IntakeQ data",
+        ),
+        pytest.param(
+            "cm_program.selectors",
+            "from audit.selectors import ChangeRecord",
+            "cm_program is not allowed to import audit",
+            id="a domain app may not import the change history",
+        ),
+    ],
+)
+def test_a_wrong_import_breaks_a_contract(project_copy, module, wrong_import, complaint):
+    _add_import(project_copy, module, wrong_import)
     result = _lint_imports(project_copy)
     assert result.returncode == 1
-    assert "identity is not allowed to import cm_program" in result.stdout
-
-
-def test_identity_may_not_import_even_a_lower_app_of_ours(project_copy):
-    _add_import(project_copy, "identity.matching", "from staff.access import is_admin")
-    result = _lint_imports(project_copy)
-    assert result.returncode == 1
-    assert "identity is not allowed to import staff" in result.stdout
-
-
-def test_providers_may_not_reach_intakeq_data(project_copy):
-    _add_import(project_copy, "providers.services", "import intakeq_link.models")
-    result = _lint_imports(project_copy)
-    assert result.returncode == 1
-    assert "providers is not allowed to import intakeq_link" in result.stdout
-
-
-def test_a_domain_app_may_not_import_the_change_history(project_copy):
-    _add_import(project_copy, "cm_program.selectors", "from audit.selectors import ChangeRecord")
-    result = _lint_imports(project_copy)
-    assert result.returncode == 1
-    assert "cm_program is not allowed to import audit" in result.stdout
+    assert complaint in result.stdout
