@@ -77,6 +77,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "cmproject.urls"
+# Load balancers probe the health check over plain HTTP: where SECURE_SSL_REDIRECT is on
+# (production) it answers them instead of redirecting to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 
 TEMPLATES = [
     {
