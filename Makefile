@@ -42,18 +42,23 @@ chromium:
 	fi
 
 # One demo per checkout: a second `make demo` while one runs stops with one line, touching nothing.
+# The lock is held on a descriptor and each shell gives way to the next command (exec), so the
+# server is make's own child: a SIGTERM to `make demo` reaches it (make passes SIGTERM on to its
+# children) and it stops the embedded database as it exits, as it does on Ctrl-C.
 demo: install
 	@mkdir -p var
-	@flock --nonblock --conflict-exit-code 75 var/demo.lock $(MAKE) --no-print-directory serve-demo; \
-	status=$$?; \
-	if [ $$status -eq 75 ]; then echo "make demo is already running in this checkout; stop it (Ctrl-C) first." >&2; fi; \
-	exit $$status
+	@exec 9>>var/demo.lock; \
+	if ! flock --nonblock 9; then \
+		echo "make demo is already running in this checkout; stop it (Ctrl-C) first." >&2; exit 75; \
+	fi; \
+	exec $(MAKE) --no-print-directory serve-demo
 
+serve-demo: export DEBUG := true
 serve-demo:
-	DEBUG=true $(PY) manage.py migrate --no-input
-	DEBUG=true $(PY) manage.py seed_demo
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST_PORT)/ (Ctrl-C stops)"
-	DEBUG=true $(PY) manage.py runserver --noreload $(HOST_PORT)
+	$(PY) manage.py runserver --noreload $(HOST_PORT)
 
 clean-db:
 	rm -rf var/pgdata
