@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
+WEB_CONCURRENCY ?= 2
 
-.PHONY: install test lint format demo serve-demo check clean-db chromium
+.PHONY: install test lint format demo serve-demo serve check clean-db chromium
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (found %d.%d): set PYTHON=python3.11." % sys.version_info[:2]) if sys.version_info < (3, 11) else None'
@@ -59,6 +60,16 @@ serve-demo:
 	$(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST_PORT)/ (Ctrl-C stops)"
 	$(PY) manage.py runserver --noreload $(HOST_PORT)
+
+# The production path on this machine: DEBUG off, collected static files, gunicorn. The settings
+# differ from production where plain HTTP and the embedded database require (docs/deployment.md).
+serve: export DJANGO_SETTINGS_MODULE := cmproject.settings.serve
+serve: install
+	@mkdir -p var
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo "Serving on http://$(HOST_PORT)/ with DEBUG off (Ctrl-C stops)"
+	$(PY) -m gunicorn cmproject.wsgi:application --bind $(HOST_PORT) --workers $(WEB_CONCURRENCY)
 
 clean-db:
 	rm -rf var/pgdata
