@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from bench.http_load import free_port, stop_server
 from cmproject.health import probe
@@ -74,7 +75,12 @@ def served(django_db_setup, tmp_path_factory):
     try:
         _wait_until_up(server, f"http://127.0.0.1:{port}", log_path)
         manifest = json.loads((folder / "static" / "staticfiles.json").read_text())
-        yield {"base": f"http://127.0.0.1:{port}", "port": port, "manifest": manifest["paths"]}
+        yield {
+            "base": f"http://127.0.0.1:{port}",
+            "port": port,
+            "manifest": manifest["paths"],
+            "static_root": folder / "static",
+        }
     finally:
         stop_server(server)
 
@@ -107,3 +113,14 @@ def test_served_errors_are_the_plain_pages_of_debug_off(served):
     status, _, body = _get(served["base"] + "/no-such-page/")
     assert status == 404
     assert b"URLconf" not in body  # DEBUG's technical 404 lists the URL patterns
+
+
+@pytest.mark.django_db
+def test_pages_link_the_hashed_stylesheet_where_static_files_are_collected(
+    served, settings, client, staff_user
+):
+    settings.STORAGES = settings.MANIFEST_STATIC_STORAGES
+    settings.STATIC_ROOT = served["static_root"]
+    client.force_login(staff_user("CPSS"))
+    page = client.get(reverse("cm:patient-list")).content.decode()
+    assert f"/static/{served['manifest'][PICO]}" in page
