@@ -4,7 +4,10 @@
 #   docker run --env-file prod.env -p 8000:8000 cm-backoffice
 FROM python:3.12-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+# Every manage.py command in the image (migrate above all) runs on the production settings, as
+# gunicorn does: the local ones would let migrations alter the IntakeQ `patients` table.
+ENV DJANGO_SETTINGS_MODULE=cmproject.settings.production \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -22,8 +25,7 @@ RUN pip install /app
 # Hashed, compressed static files into /app/var/static. The production settings want these three
 # at import; the values here are throwaway, for this one command only, never kept in the image
 # (collectstatic neither connects to the database nor signs anything).
-RUN DJANGO_SETTINGS_MODULE=cmproject.settings.production \
-    SECRET_KEY=build-only-not-secret \
+RUN SECRET_KEY=build-only-not-secret \
     DATABASE_URL=postgres://build@127.0.0.1:9/build \
     ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --no-input --verbosity 0

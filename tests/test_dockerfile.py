@@ -45,10 +45,15 @@ def test_the_project_is_installed_without_edit_mode_or_dev_extra():
     assert not re.search(r"\[[^]]*dev", installs[0])
 
 
-def test_static_files_are_collected_at_build_under_production_settings():
+def test_manage_py_and_gunicorn_run_on_the_production_settings_in_the_image():
+    assert any(
+        "DJANGO_SETTINGS_MODULE=cmproject.settings.production" in env for env in arguments_of("ENV")
+    )
+
+
+def test_static_files_are_collected_at_build():
     collects = [run for run in arguments_of("RUN") if "collectstatic" in run]
     assert len(collects) == 1
-    assert "DJANGO_SETTINGS_MODULE=cmproject.settings.production" in collects[0]
     assert "manage.py collectstatic --no-input" in collects[0]
 
 
