@@ -1,19 +1,14 @@
 """The health check at /healthz/: open to probes, honest about the database, cached by no one."""
 
-import os
 import secrets
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connections
 from django.urls import reverse
 
 from cmproject.health import probe, probe_host
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_project import _manage
 
 
 @pytest.fixture
@@ -68,25 +63,19 @@ def test_health_check_answers_plain_http_where_https_redirect_is_on(client, sett
 def test_under_production_settings_a_plain_http_probe_reaches_the_health_check():
     """Production's own settings: no HTTPS redirect for the probe; the database at port 9 never
     answers, so the answer is 503 (not 301, not 400)."""
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment.update(
+    code = (
+        "from django.test import Client; "
+        "print(Client().get('/healthz/', HTTP_HOST='cm.example.com').status_code)"
+    )
+    result = _manage(
+        "shell",
+        "-c",
+        code,
         DJANGO_SETTINGS_MODULE="cmproject.settings.production",
         SECRET_KEY=secrets.token_urlsafe(60),
         DATABASE_URL="postgres://cm@127.0.0.1:9/cm",
         DATABASE_CONNECT_TIMEOUT="2",
         ALLOWED_HOSTS="cm.example.com",
-    )
-    code = (
-        "from django.test import Client; "
-        "print(Client().get('/healthz/', HTTP_HOST='cm.example.com').status_code)"
-    )
-    result = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert result.stdout.strip().splitlines()[-1:] == ["503"], result.stdout + result.stderr
 
