@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
+WEB_CONCURRENCY ?= 2
 
-.PHONY: install test lint format demo serve-demo check clean-db chromium
+.PHONY: install test lint format demo serve-demo serve check clean-db chromium
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (found %d.%d): set PYTHON=python3.11." % sys.version_info[:2]) if sys.version_info < (3, 11) else None'
@@ -43,18 +44,33 @@ chromium:
 	fi
 
 # One demo per checkout: a second `make demo` while one runs stops with one line, touching nothing.
+# The lock is held on a descriptor and each shell gives way to the next command (exec), so the
+# server is make's own child: a SIGTERM to `make demo` reaches it (make passes SIGTERM on to its
+# children) and it stops the embedded database as it exits, as it does on Ctrl-C.
 demo: install
 	@mkdir -p var
-	@flock --nonblock --conflict-exit-code 75 var/demo.lock $(MAKE) --no-print-directory serve-demo; \
-	status=$$?; \
-	if [ $$status -eq 75 ]; then echo "make demo is already running in this checkout; stop it (Ctrl-C) first." >&2; fi; \
-	exit $$status
+	@exec 9>>var/demo.lock; \
+	if ! flock --nonblock 9; then \
+		echo "make demo is already running in this checkout; stop it (Ctrl-C) first." >&2; exit 75; \
+	fi; \
+	exec $(MAKE) --no-print-directory serve-demo
 
+serve-demo: export DEBUG := true
 serve-demo:
-	DEBUG=true $(PY) manage.py migrate --no-input
-	DEBUG=true $(PY) manage.py seed_demo
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST_PORT)/ (Ctrl-C stops)"
-	DEBUG=true $(PY) manage.py runserver --noreload $(HOST_PORT)
+	$(PY) manage.py runserver --noreload $(HOST_PORT)
+
+# The production path on this machine: DEBUG off, collected static files, gunicorn. The settings
+# differ from production where plain HTTP and the embedded database require (docs/deployment.md).
+serve: export DJANGO_SETTINGS_MODULE := cmproject.settings.serve
+serve: install
+	@mkdir -p var
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo "Serving on http://$(HOST_PORT)/ with DEBUG off (Ctrl-C stops)"
+	$(PY) -m gunicorn cmproject.wsgi:application --bind $(HOST_PORT) --workers $(WEB_CONCURRENCY)
 
 clean-db:
 	rm -rf var/pgdata

@@ -4,6 +4,9 @@ A fresh checkout, the tests and CI need nothing but Python: the server's binarie
 pgserver wheel and its data lives in the git-ignored ``var/pgdata`` folder of the checkout.
 """
 
+import os
+import signal
+import threading
 import warnings
 from pathlib import Path
 
@@ -15,7 +18,8 @@ DATABASE_NAME = "cm"
 def embedded_database_settings(data_dir: Path) -> dict:
     """Return a DATABASES entry for the embedded server, starting it if it is not running.
 
-    The server stops when the last process that asked for it exits (pgserver's ``stop`` mode).
+    The server stops when the last process that asked for it exits (pgserver's ``stop`` mode),
+    also when that process ends by SIGTERM or SIGHUP (Ctrl-C already ends it normally).
     """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
@@ -29,6 +33,7 @@ def embedded_database_settings(data_dir: Path) -> dict:
             ) from None
         data_dir.mkdir(parents=True, exist_ok=True)
         try:
+            forget_exited_processes(data_dir)
             server = pgserver.get_server(data_dir, cleanup_mode="stop")
         except Exception as exc:
             raise ImproperlyConfigured(
@@ -41,6 +46,7 @@ def embedded_database_settings(data_dir: Path) -> dict:
         )
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    release_on_termination(server)
 
     return {
         "ENGINE": "django.db.backends.postgresql",
@@ -50,3 +56,54 @@ def embedded_database_settings(data_dir: Path) -> dict:
         "HOST": str(info.socket_dir),
         "PORT": str(info.port or ""),
     }
+
+
+def forget_exited_processes(data_dir: Path) -> None:
+    """Drop from pgserver's list of the server's users the processes that no longer exist.
+
+    pgserver stops the server when the last process on its list (``.handle_pids.json``) exits
+    normally. A process killed by a signal never takes itself off, and from then on no exit is
+    ever the last one: the server would run until the machine stops.
+    """
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    handles = DiskList(data_dir / ".handle_pids.json")
+    with PostgresServer._lock:  # the lock pgserver holds while it changes that list
+        pids = handles.get()
+        alive = [pid for pid in pids if _exists(pid)]
+        if alive != pids:
+            handles.put(alive)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_on_termination(server) -> None:
+    """On SIGTERM or SIGHUP, let go of the embedded server (stopping it if no other process uses
+    it), then die of that signal as before.
+
+    Python ends on those signals without running its exit handlers, so pgserver's own release
+    would never run. Only where the signal still has its default action: a server such as
+    gunicorn handles them in its workers, which then exit normally.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def release_then_die(signum, frame):
+        try:
+            server.cleanup()
+        finally:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, release_then_die)

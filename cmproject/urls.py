@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from cmproject import views
+from cmproject import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz/", health.healthz, name="healthz"),
     path("accounts/", include("staff.urls")),
     path("admin/", admin.site.urls),
     path("cm/", include("cm_program.urls")),

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app (no separate web server); before sessions and auth, so
+    # a stylesheet costs no session or user lookup.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,6 +81,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "cmproject.urls"
+# Load balancers probe the health check over plain HTTP: where SECURE_SSL_REDIRECT is on
+# (production) it answers them instead of redirecting to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 
 TEMPLATES = [
     {
@@ -157,6 +163,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Plain names here, so pages render where collectstatic never ran (the tests; `make demo`, where
+# DEBUG serves the apps' static folders as they are). Production and `make serve` collect first
+# and switch to MANIFEST_STATIC_STORAGES.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Content-hashed names (a browser may keep them for good: a new content is a new name) and gzip
+# copies, served by whitenoise. A page naming a file that collectstatic did not collect fails.
+MANIFEST_STATIC_STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 SESSION_COOKIE_AGE = 15 * 60
 SESSION_SAVE_EVERY_REQUEST = True

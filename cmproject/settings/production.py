@@ -1,13 +1,15 @@
 """Production: secrets come from the environment with no default; a missing one stops the start."""
 
 from .base import *  # noqa: F403
-from .base import database_settings, env, required
+from .base import MANIFEST_STATIC_STORAGES, database_settings, env, required
 
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
 DATABASES = {"default": database_settings(allow_embedded=False)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 ALLOWED_HOSTS = required("ALLOWED_HOSTS").split(",")
+# Needs `manage.py collectstatic` before the start (the Dockerfile runs it at build).
+STORAGES = MANIFEST_STATIC_STORAGES
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
