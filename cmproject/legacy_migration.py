@@ -36,12 +36,12 @@ from cm_program.models import (
     EnrollmentStatusChange,
     PatientCM,
 )
-from cmproject.models import LegacyIdMap
 from core.audit_context import bind_context_to_transaction
 from identity.models import PatientCanonical
 from identity.normalization import normalize_name
 from identity.validators import EARLIEST_DATE_OF_BIRTH
 from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
+from legacy.models import LegacyIdMap
 from providers.models import ProviderCM
 
 LEGACY_TABLES = ("providers", "patients", "cm_patients")

@@ -13,9 +13,9 @@ from django.db import connection
 
 from cm_program.models import ContingencyManagement, Enrollment, PatientCM
 from cmproject.legacy_migration import DEFAULT_PROGRAM_NAME, migrate_cm_legacy
-from cmproject.models import LegacyIdMap
 from identity.models import PatientCanonical
 from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
+from legacy.models import LegacyIdMap
 from providers.models import ProviderCM
 from tests.factories import ContingencyManagementFactory, PatientCanonicalFactory, ProviderCMFactory
 

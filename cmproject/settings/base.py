@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "providers",
     "intakeq_link",
     "cm_program",
+    "legacy",
     "audit",
 ]
 
