@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OUR_APPS = {"identity", "providers", "intakeq_link", "cm_program", "cmproject", "audit"}
+OUR_APPS = {
+    "identity",
+    "providers",
+    "intakeq_link",
+    "cm_program",
+    "legacy",
+    "cmproject",
+    "audit",
+}
 
 # app -> the other apps of ours it may import. cm_program reaches intakeq_link's services for the
 # seed's Scenario 2 (link and enroll in one transaction); nothing imports cm_program back.
@@ -17,6 +25,8 @@ ALLOWED = {
     "providers": set(),
     "intakeq_link": {"identity", "audit"},
     "cm_program": {"identity", "providers", "intakeq_link", "audit"},
+    # The one-off migration writes every app's tables; it never reaches cmproject or audit.
+    "legacy": {"identity", "providers", "intakeq_link", "cm_program"},
 }
 
 

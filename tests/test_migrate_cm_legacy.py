@@ -12,10 +12,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from cm_program.models import ContingencyManagement, Enrollment, PatientCM
-from cmproject.legacy_migration import DEFAULT_PROGRAM_NAME, migrate_cm_legacy
 from identity.models import PatientCanonical
 from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
 from legacy.models import LegacyIdMap
+from legacy.services import migrate_cm_legacy
+from legacy.values import DEFAULT_PROGRAM_NAME
 from providers.models import ProviderCM
 from tests.factories import ContingencyManagementFactory, PatientCanonicalFactory, ProviderCMFactory
 
