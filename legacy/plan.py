@@ -11,18 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
-
+from identity.matching import auto_link_min_score, review_min_score
 from identity.normalization import normalize_name
 from identity.validators import EARLIEST_DATE_OF_BIRTH
 from legacy.bulk import fetch
 from legacy.results import PhaseLog
 from legacy.scoring import as_score, name_score
 from legacy.values import code
-
-# A CM-app row and an IntakeQ row of the same date of birth are worth scoring at all only
-# from here; between this and settings.CM_AUTO_LINK_MIN_SCORE the pair is reported, not linked.
-REVIEW_MIN_SCORE = 0.85
 
 # The enrolled rows, and the IntakeQ rows born on a day a CM-app row was: the only ones a CM-app
 # row could be matched to.
@@ -153,7 +148,7 @@ def _usable_people(plan: PeoplePlan) -> list[Person]:
 
 def _match_to_intakeq(plan: PeoplePlan, usable: list[Person], groups: _UnionFind) -> None:
     """Join each enrolled CM-app row to its one confident IntakeQ match; note the rest."""
-    review_min, auto_min = REVIEW_MIN_SCORE, Decimal(str(settings.CM_AUTO_LINK_MIN_SCORE))
+    review_min, auto_min = review_min_score(), auto_link_min_score()
     intakeq_by_dob = defaultdict(list)
     for person in usable:
         if person.from_intakeq:
@@ -179,7 +174,7 @@ def _match_to_intakeq(plan: PeoplePlan, usable: list[Person], groups: _UnionFind
             plan.proposals[person.pk].append((candidate, as_score(score), reason))
 
 
-def _scored_candidates(person: Person, intakeq_by_dob, review_min) -> list:
+def _scored_candidates(person: Person, intakeq_by_dob, review_min: Decimal) -> list:
     """(score, IntakeQ row) at or above the review score, best first, then the earlier row."""
     first, last, dob = person.key
     scored = []

@@ -266,6 +266,40 @@ def test_uncertain_intakeq_match_is_queued_for_review_once(legacy, report):
     assert proposal.canonical_patient == PatientCanonical.objects.get()
 
 
+def test_weak_intakeq_match_above_the_review_score_is_queued_for_review(legacy, report):
+    # Emily/Emma Smith scores 0.82: from the review score (0.70) up, staff look at the pair.
+    intakeq = legacy.patient("Emma", "Smith", client_id="IQ-5")
+    cm_row = legacy.patient("Emily", "Smith")
+    legacy.enrollment(cm_row)
+
+    run("--report", report.path)
+
+    assert LinkProposal.objects.get().intakeq_patient_id == intakeq
+    assert reasons(report(), cm_row) == {"uncertain_intakeq_match"}
+
+
+def test_intakeq_match_below_the_review_score_is_ignored(legacy, report, settings):
+    settings.CM_LINK_REVIEW_MIN_SCORE = 0.90
+    legacy.patient("Emma", "Smith", client_id="IQ-5")
+    cm_row = legacy.patient("Emily", "Smith")
+    legacy.enrollment(cm_row)
+
+    run("--report", report.path)
+
+    assert not LinkProposal.objects.exists()
+    assert reasons(report(), cm_row) == set()
+
+
+def test_match_at_the_auto_link_score_setting_is_linked(legacy, report, settings):
+    settings.CM_AUTO_LINK_MIN_SCORE = 0.80
+    intakeq = legacy.patient("Emma", "Smith", client_id="IQ-5")
+    legacy.enrollment(legacy.patient("Emily", "Smith"))
+
+    run("--report", report.path)
+
+    assert PatientIntakeQLink.objects.get().intakeq_patient_id == intakeq
+
+
 def test_two_equally_good_intakeq_rows_are_not_guessed(legacy, report):
     legacy.patient("Jonathan", "Smith", client_id="IQ-3")
     legacy.patient("Jonas", "Smith", client_id="IQ-4")
