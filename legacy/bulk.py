@@ -6,7 +6,6 @@ the models' choices and the database's CHECK constraints would refuse.
 """
 
 import os
-import re
 from collections.abc import Iterable
 
 from django.db import connection
@@ -28,12 +27,13 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    # One text block per batch: much faster than write_row's per-value adaptation.
-    data = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
     # COPY bypasses Django's cursor.execute, where the audit context is attached.
     bind_context_to_transaction()
+    # psycopg's write_row (its C row formatter, streaming while the server works) measured
+    # faster than building one escaped text block per batch in Python: docs/legacy-migration.md.
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        copy.write(data)
+        for row in rows:
+            copy.write_row(row)
 
 
 def copy_new_rows(log: PhaseLog, model: type[Model], columns: list[str], rows: list[tuple]):
@@ -70,21 +70,6 @@ def write_id_map(log: PhaseLog, new_table: str, entries: list[tuple]) -> None:
             log.counts.migrated += 1
         else:
             log.counts.merged += 1
-
-
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(value) -> str:
-    """A value in COPY's text format (ids, names, codes, numbers and dates are all we send)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    return str(value)
 
 
 def new_id() -> str:
