@@ -442,7 +442,7 @@ def empty_targets() -> None:
 
     tables = list(TARGET_TABLES)
     with contextlib.suppress(LookupError):
-        tables.append(apps.get_model("cmproject", "LegacyIdMap")._meta.db_table)
+        tables.append(apps.get_model("legacy", "LegacyIdMap")._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 

@@ -76,6 +76,12 @@ def test_the_import_contracts_hold():
             "cm_program is not allowed to import audit",
             id="a domain app may not import the change history",
         ),
+        pytest.param(
+            "legacy.services",
+            "from cmproject.settings import base",
+            "legacy is not allowed to import cmproject",
+            id="the legacy migration may not import the composition root",
+        ),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(project_copy, module, wrong_import, complaint):

@@ -12,10 +12,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from cm_program.models import ContingencyManagement, Enrollment, PatientCM
-from cmproject.legacy_migration import DEFAULT_PROGRAM_NAME, migrate_cm_legacy
-from cmproject.models import LegacyIdMap
 from identity.models import PatientCanonical
 from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
+from legacy.models import LegacyIdMap
+from legacy.services import migrate_cm_legacy
+from legacy.values import DEFAULT_PROGRAM_NAME
 from providers.models import ProviderCM
 from tests.factories import ContingencyManagementFactory, PatientCanonicalFactory, ProviderCMFactory
 
@@ -153,7 +154,8 @@ def test_duplicate_and_blank_provider_emails_keep_every_row(legacy, report):
     run("--report", report.path)
 
     assert ProviderCM.objects.count() == 4
-    assert ProviderCM.objects.get(canonical_provider_id=first).email == "Same@Example.com"
+    # normalize_email: the domain lower-cased, the local part as typed.
+    assert ProviderCM.objects.get(canonical_provider_id=first).email == "Same@example.com"
     assert ProviderCM.objects.get(canonical_provider_id=second).email is None
     assert ProviderCM.objects.filter(email__isnull=True).count() == 3
     assert reasons(report(), second) == {"duplicate_email_dropped"}
@@ -263,6 +265,40 @@ def test_uncertain_intakeq_match_is_queued_for_review_once(legacy, report):
     proposal = LinkProposal.objects.get()
     assert (proposal.intakeq_patient_id, proposal.status) == (intakeq, "pending")
     assert proposal.canonical_patient == PatientCanonical.objects.get()
+
+
+def test_weak_intakeq_match_above_the_review_score_is_queued_for_review(legacy, report):
+    # Emily/Emma Smith scores 0.82: from the review score (0.70) up, staff look at the pair.
+    intakeq = legacy.patient("Emma", "Smith", client_id="IQ-5")
+    cm_row = legacy.patient("Emily", "Smith")
+    legacy.enrollment(cm_row)
+
+    run("--report", report.path)
+
+    assert LinkProposal.objects.get().intakeq_patient_id == intakeq
+    assert reasons(report(), cm_row) == {"uncertain_intakeq_match"}
+
+
+def test_intakeq_match_below_the_review_score_is_ignored(legacy, report, settings):
+    settings.CM_LINK_REVIEW_MIN_SCORE = 0.90
+    legacy.patient("Emma", "Smith", client_id="IQ-5")
+    cm_row = legacy.patient("Emily", "Smith")
+    legacy.enrollment(cm_row)
+
+    run("--report", report.path)
+
+    assert not LinkProposal.objects.exists()
+    assert reasons(report(), cm_row) == set()
+
+
+def test_match_at_the_auto_link_score_setting_is_linked(legacy, report, settings):
+    settings.CM_AUTO_LINK_MIN_SCORE = 0.80
+    intakeq = legacy.patient("Emma", "Smith", client_id="IQ-5")
+    legacy.enrollment(legacy.patient("Emily", "Smith"))
+
+    run("--report", report.path)
+
+    assert PatientIntakeQLink.objects.get().intakeq_patient_id == intakeq
 
 
 def test_two_equally_good_intakeq_rows_are_not_guessed(legacy, report):

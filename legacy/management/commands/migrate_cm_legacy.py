@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from cm_program.models import ParticipationStatus
-from cmproject.legacy_migration import (
+from core.audit_context import command_context
+from legacy.services import (
     LEGACY_TABLES,
     LegacyTablesMissing,
     MigrationAlreadyRunning,
@@ -15,7 +16,6 @@ from cmproject.legacy_migration import (
     migrate_cm_legacy,
     write_report,
 )
-from core.audit_context import command_context
 
 
 def _status_override(text: str) -> tuple[str, str]:

@@ -1,0 +1,229 @@
+"""Read and plan: the legacy people and enrollments, and who is one person, before any write.
+
+Legacy rows are grouped into people with a union-find. Edges: the same normalized name and date
+of birth; and a CM-app row (intakeq_client_id NULL or blank) confidently matched to an IntakeQ
+row of the same date of birth (blocking on the date keeps this linear). Each group becomes one
+canonical patient.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from identity.matching import auto_link_min_score, review_min_score
+from identity.normalization import normalize_name
+from identity.validators import EARLIEST_DATE_OF_BIRTH
+from legacy.bulk import fetch
+from legacy.results import PhaseLog
+from legacy.scoring import as_score, name_score
+from legacy.values import code
+
+# The enrolled rows, and the IntakeQ rows born on a day a CM-app row was: the only ones a CM-app
+# row could be matched to.
+_PEOPLE_SQL = (
+    "SELECT p.id::text, p.intakeq_client_id, p.first_name, p.last_name, p.date_of_birth, "
+    "r.referenced FROM patients p JOIN ("
+    "  SELECT DISTINCT patient_id AS id, true AS referenced FROM cm_patients"
+    "  UNION ALL"
+    "  SELECT q.id, false FROM patients q"
+    "  WHERE NULLIF(btrim(q.intakeq_client_id), '') IS NOT NULL"
+    "  AND NOT EXISTS (SELECT 1 FROM cm_patients c WHERE c.patient_id = q.id)"
+    "  AND q.date_of_birth IN (SELECT x.date_of_birth FROM patients x"
+    "    JOIN cm_patients c ON c.patient_id = x.id"
+    "    WHERE NULLIF(btrim(x.intakeq_client_id), '') IS NULL)"
+    ") r ON r.id = p.id ORDER BY p.created_at, p.id"
+)
+# One light pass over cm_patients (no free text, no timestamps) that every plan uses, ordered by
+# enrollment_date, created_at, id; the row number ranks rows by updated_at ("freshness").
+_ENROLLMENTS_SQL = (
+    "SELECT id::text, patient_id::text, cpss_provider_id::text, program_name, status, "
+    "smartphone_access, enrollment_source, "
+    "row_number() OVER (ORDER BY updated_at, created_at, id) "
+    "FROM cm_patients ORDER BY enrollment_date, created_at, id"
+)
+
+
+@dataclass
+class Person:
+    """One legacy ``patients`` row, referenced by cm_patients or an IntakeQ twin of one."""
+
+    pk: str
+    intakeq_client_id: str | None
+    first_name: str
+    last_name: str
+    date_of_birth: datetime.date | None
+    referenced: bool
+    rank: int  # position in (created_at, id) order: "the earlier row"
+    from_intakeq: bool = field(init=False)
+    key: tuple[str, str, datetime.date | None] = field(init=False)
+
+    def __post_init__(self):
+        self.from_intakeq = bool(self.intakeq_client_id and self.intakeq_client_id.strip())
+        self.key = (_normalize(self.first_name), _normalize(self.last_name), self.date_of_birth)
+
+
+def _normalize(name: str) -> str:
+    # Plain ASCII names normalize to lower case with single spaces; skipping the Unicode and
+    # regex work for them is what keeps 100k names fast. Anything else takes the full rules.
+    if name.isascii() and name.replace(" ", "").isalnum():
+        return " ".join(name.lower().split())
+    return normalize_name(name)
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, item):
+        self.parent.setdefault(item, item)
+        root = item
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[item] != root:
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def union(self, a, b):
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[root_b] = root_a
+
+
+@dataclass(kw_only=True)
+class PeoplePlan(PhaseLog):
+    """Who is one person. Reports the referenced rows that cannot become a person."""
+
+    table: str = "patients"
+    people: dict[str, Person] = field(default_factory=dict)
+    unusable: dict[str, str] = field(default_factory=dict)  # legacy id -> reason
+    groups: list[list[Person]] = field(default_factory=list)  # IntakeQ rows first, then rank
+    group_of: dict[str, int] = field(default_factory=dict)  # legacy id -> index in groups
+    link_scores: dict[str, Decimal] = field(default_factory=dict)  # IntakeQ legacy id -> score
+    # CM-app legacy id -> the IntakeQ rows staff should look at: (row, score, reason).
+    proposals: dict[str, list[tuple[Person, Decimal, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def plan_people() -> PeoplePlan:
+    rows = fetch(_PEOPLE_SQL)
+    plan = PeoplePlan(people={row[0]: Person(*row, rank=rank) for rank, row in enumerate(rows)})
+    usable = _usable_people(plan)
+    # Rows with the same key are one person by definition; the union-find only joins keys that
+    # a confident IntakeQ match ties together.
+    groups = _UnionFind()
+    _match_to_intakeq(plan, usable, groups)
+    members = defaultdict(list)
+    for person in usable:
+        key = person.key
+        members[groups.find(key) if key in groups.parent else key].append(person)
+    # An IntakeQ row no CM row matched is someone else's patient: not ours to migrate.
+    plan.groups = [g for g in members.values() if any(p.referenced for p in g)]
+    plan.group_of = {p.pk: index for index, group in enumerate(plan.groups) for p in group}
+    for group in plan.groups:
+        group.sort(key=lambda p: (not p.from_intakeq, p.rank))
+    return plan
+
+
+def _usable_people(plan: PeoplePlan) -> list[Person]:
+    today = datetime.date.today()  # noqa: DTZ011 - a date of birth has no time zone
+    usable = []
+    for person in plan.people.values():
+        reason = None
+        if not person.key[0] or not person.key[1]:
+            reason = "blank_name"
+        elif person.date_of_birth is None:
+            reason = "no_date_of_birth"
+        elif not (EARLIEST_DATE_OF_BIRTH <= person.date_of_birth <= today):
+            reason = "implausible_date_of_birth"
+        if reason is None:
+            usable.append(person)
+        elif person.referenced:
+            plan.counts.read += 1
+            plan.unusable[person.pk] = reason
+            plan.reported(person.pk, reason)
+    return usable
+
+
+def _match_to_intakeq(plan: PeoplePlan, usable: list[Person], groups: _UnionFind) -> None:
+    """Join each enrolled CM-app row to its one confident IntakeQ match; note the rest."""
+    review_min, auto_min = review_min_score(), auto_link_min_score()
+    intakeq_by_dob = defaultdict(list)
+    for person in usable:
+        if person.from_intakeq:
+            intakeq_by_dob[person.date_of_birth].append(person)
+    for person in usable:
+        if person.from_intakeq or not person.referenced:
+            continue
+        scored = _scored_candidates(person, intakeq_by_dob, review_min)
+        if not scored:
+            continue
+        best_score, best = scored[0]
+        confident = {groups.find(c.key) for s, c in scored if s >= auto_min}
+        if len(confident) == 1:
+            groups.union(best.key, person.key)
+            plan.link_scores[best.pk] = max(
+                plan.link_scores.get(best.pk, Decimal(0)), as_score(best_score)
+            )
+            continue
+        reason = "ambiguous_intakeq_match" if confident else "uncertain_intakeq_match"
+        plan.note(person.pk, reason, related_id=best.pk, value=str(as_score(best_score)))
+        # Staff decide these in the IntakeQ link review queue (once the person exists).
+        for score, candidate in scored:
+            plan.proposals[person.pk].append((candidate, as_score(score), reason))
+
+
+def _scored_candidates(person: Person, intakeq_by_dob, review_min: Decimal) -> list:
+    """(score, IntakeQ row) at or above the review score, best first, then the earlier row."""
+    first, last, dob = person.key
+    scored = []
+    for candidate in intakeq_by_dob.get(dob, ()):
+        c_first, c_last, _ = candidate.key
+        # Blocking: one of the two names must agree before the other is scored.
+        if c_first != first and c_last != last:
+            continue
+        score = name_score(first, last, c_first, c_last)
+        if score >= review_min:
+            scored.append((score, candidate))
+    scored.sort(key=lambda item: (-item[0], item[1].rank))
+    return scored
+
+
+@dataclass(slots=True)
+class CmRow:
+    pk: str
+    patient_id: str
+    cpss_id: str | None
+    program_name: str | None
+    status: str
+    smartphone_access: str | None
+    enrollment_source: str | None
+    freshness: int
+    status_new: str | None = None
+
+
+@dataclass
+class EnrollmentIndex:
+    """Every cm_patients row, light, with its mapped status; per person (group index) the
+    current status and the most recently updated row."""
+
+    rows: list[CmRow]
+    status_of_group: dict[int, str] = field(default_factory=dict)
+    freshest_of_group: dict[int, CmRow] = field(default_factory=dict)
+
+
+def read_enrollments(plan: PeoplePlan, status_map: dict[str, str]) -> EnrollmentIndex:
+    index = EnrollmentIndex(rows=[CmRow(*row) for row in fetch(_ENROLLMENTS_SQL)])
+    for row in index.rows:
+        row.status_new = status_map.get(code(row.status))
+        group = plan.group_of.get(row.patient_id)
+        if group is None:
+            continue
+        if row.status_new:
+            # Later enrollment_date wins: the person's current participation status.
+            index.status_of_group[group] = row.status_new
+        freshest = index.freshest_of_group.get(group)
+        if freshest is None or row.freshness > freshest.freshness:
+            index.freshest_of_group[group] = row
+    return index

@@ -1,0 +1,121 @@
+"""What a run did: counts per legacy table, report lines, new rows by table; and how phases batch.
+
+Every legacy row read ends in exactly one outcome: already migrated (earlier run), migrated (new
+row), merged (into a row that already existed), or reported (not migrated, with a reason, in the
+reconciliation report). Notes are extra report lines about rows that were migrated.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+
+LEGACY_TABLES = ("providers", "patients", "cm_patients")
+
+ProgressFn = Callable[[str, int, int], None]
+AfterBatchFn = Callable[[str, int], None]
+
+
+@dataclass
+class TableCounts:
+    read: int = 0
+    already: int = 0
+    migrated: int = 0
+    merged: int = 0
+    reported: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.already + self.migrated + self.merged + self.reported
+
+    def add(self, other: "TableCounts") -> None:
+        for name in (f.name for f in fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ReportLine:
+    legacy_table: str
+    legacy_id: object
+    kind: str  # "reported" (not migrated) or "note" (migrated, but look at this)
+    reason: str
+    related_id: object = None
+    value: str = ""
+
+
+@dataclass(kw_only=True)
+class PhaseLog:
+    """What one phase did to the legacy table it reads. Phases return a subclass that adds the
+    ids the later phases need."""
+
+    table: str
+    counts: TableCounts = field(default_factory=TableCounts)
+    report: list[ReportLine] = field(default_factory=list)
+    created: Counter = field(default_factory=Counter)
+
+    def reported(self, legacy_id, reason: str, *, related_id=None, value=None) -> None:
+        """A row of this phase's table that is not migrated."""
+        self._line(self.table, legacy_id, "reported", reason, related_id, value)
+        self.counts.reported += 1
+
+    def note(self, legacy_id, reason: str, *, table=None, related_id=None, value=None) -> None:
+        """A row that was migrated (or merged) but is worth a person's look."""
+        self._line(table or self.table, legacy_id, "note", reason, related_id, value)
+
+    def _line(self, table, legacy_id, kind, reason, related_id, value) -> None:
+        # Codes and scores only: never a name or a date of birth.
+        self.report.append(
+            ReportLine(table, legacy_id, kind, reason, related_id, (value or "")[:40])
+        )
+
+
+@dataclass
+class MigrationResult:
+    counts: dict[str, TableCounts] = field(
+        default_factory=lambda: {table: TableCounts() for table in LEGACY_TABLES}
+    )
+    report: list[ReportLine] = field(default_factory=list)
+    created: Counter = field(default_factory=Counter)
+    non_cpss_providers: int = 0
+    dry_run: bool = False
+
+    def add(self, phase: PhaseLog) -> None:
+        self.counts[phase.table].add(phase.counts)
+        self.report.extend(phase.report)
+        self.created.update(phase.created)
+
+    @property
+    def created_total(self) -> int:
+        return sum(self.created.values())
+
+    @property
+    def reported_total(self) -> int:
+        return sum(c.reported for c in self.counts.values())
+
+    @property
+    def notes_total(self) -> int:
+        return sum(1 for line in self.report if line.kind == "note")
+
+    @property
+    def everything_already_migrated(self) -> bool:
+        return self.created_total == 0 and all(c.read == c.already for c in self.counts.values())
+
+
+@dataclass(frozen=True)
+class Batching:
+    """Rows per transaction, and who hears about each committed batch."""
+
+    size: int = 10000
+    progress: ProgressFn | None = None
+    # Test hook: called after each committed batch with (legacy table, batch number).
+    after_batch: AfterBatchFn | None = None
+
+    def ranges(self, total: int) -> Iterator[tuple[int, range]]:
+        """(batch number from 1, positions in it) over ``total`` items."""
+        for number, start in enumerate(range(0, total, self.size), start=1):
+            yield number, range(start, min(start + self.size, total))
+
+    def committed(self, table: str, number: int, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(table, done, total)
+        if self.after_batch:
+            self.after_batch(table, number)
