@@ -46,15 +46,6 @@ def scoped(queryset: QuerySet, user) -> QuerySet:
     return queryset if is_admin(user) else queryset.none()
 
 
-def may_open(user, *permissions: str, second_factor: bool = False) -> bool:
-    """The rule behind ``access_required``, for code that must ask without a request."""
-    if not is_active_user(user):
-        return False
-    if second_factor and not user.is_verified():
-        return False
-    return user.has_perms(permissions)
-
-
 def access_required(*permissions: str, second_factor: bool = False):
     """Decorator for a function view or a class-based view: the page's access rule.
 
@@ -65,9 +56,10 @@ def access_required(*permissions: str, second_factor: bool = False):
     """
 
     def check(request):
-        if not is_active_user(request.user):
+        user = request.user
+        if not is_active_user(user):
             return redirect_to_login(request.get_full_path())
-        if not may_open(request.user, *permissions, second_factor=second_factor):
+        if (second_factor and not user.is_verified()) or not user.has_perms(permissions):
             raise PermissionDenied
         return None
 
