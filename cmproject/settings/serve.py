@@ -8,12 +8,10 @@ machine, the embedded PostgreSQL when DATABASE_URL is unset and the checkout's v
 when SECRET_KEY is unset.
 """
 
-from .base import *  # noqa: F403
-from .base import MANIFEST_STATIC_STORAGES, database_settings, env, local_secret_key
+from .local import *  # noqa: F403
+from .local import DATABASES, MANIFEST_STATIC_STORAGES, env
 
 DEBUG = False
-SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret_key()
-DATABASES = {"default": database_settings()}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 STORAGES = MANIFEST_STATIC_STORAGES
 X_FRAME_OPTIONS = "DENY"
