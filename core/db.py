@@ -27,3 +27,39 @@ def updated_at_trigger(table: str) -> migrations.RunSQL:
         ],
         reverse_sql=f"DROP TRIGGER IF EXISTS {trigger} ON {table};",
     )
+
+
+REFUSE_CHANGE_FUNCTION = """
+CREATE OR REPLACE FUNCTION cm_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+"""
+
+
+def append_only_trigger(table: str, *, unless: str | None = None) -> migrations.RunSQL:
+    """Refuse UPDATE, DELETE and TRUNCATE on a history table, whoever the client is.
+
+    ``unless`` is a condition on OLD that still lets a row change while it is open (for example
+    ``"OLD.status = 'pending'"`` for a proposal not yet decided); once it is false the row is
+    frozen. Privileges alone would not do: the tables' owner and other clients bypass them.
+    """
+    when = f" WHEN (NOT ({unless}))" if unless else ""
+    row_trigger = f"{table}_append_only"
+    truncate_trigger = f"{table}_no_truncate"
+    return migrations.RunSQL(
+        sql=[
+            REFUSE_CHANGE_FUNCTION,
+            f"CREATE TRIGGER {row_trigger} BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW{when} EXECUTE FUNCTION cm_refuse_change();",
+            f"CREATE TRIGGER {truncate_trigger} BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION cm_refuse_change();",
+        ],
+        reverse_sql=[
+            f"DROP TRIGGER IF EXISTS {row_trigger} ON {table};",
+            f"DROP TRIGGER IF EXISTS {truncate_trigger} ON {table};",
+        ],
+    )
