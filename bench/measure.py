@@ -426,7 +426,7 @@ BASELINE_MIGRATION = [
        SELECT DISTINCT ON (pc.id) pc.id, p.id, 1.00
        FROM patients_canonical pc
        JOIN patients p
-         ON p.intakeq_client_id IS NOT NULL
+         ON cm_is_intakeq_client_id(p.intakeq_client_id)
         AND p.date_of_birth = pc.date_of_birth
         AND cm_normalize_name(p.last_name) = pc.last_name_normalized
         AND cm_normalize_name(p.first_name) = pc.first_name_normalized

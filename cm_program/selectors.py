@@ -145,7 +145,8 @@ def intakeq_patient_search(
 ) -> list[IntakeQPatient]:
     """IntakeQ patients (never the old CM app's rows) by date of birth and name prefix."""
     rows = (
-        IntakeQPatient.objects.filter(intakeq_client_id__isnull=False, date_of_birth=date_of_birth)
+        IntakeQPatient.objects.from_intakeq()
+        .filter(date_of_birth=date_of_birth)
         .alias(last_norm=NormalizeName("last_name"), first_norm=NormalizeName("first_name"))
         .filter(last_norm__startswith=normalize_name(last_name))
     )
@@ -161,13 +162,13 @@ def intakeq_patient_search(
             )
             if c.source == "intakeq" and c.pk not in found
         ]
-        for row in IntakeQPatient.objects.filter(pk__in=extra, intakeq_client_id__isnull=False):
+        for row in IntakeQPatient.objects.from_intakeq().filter(pk__in=extra):
             found[row.pk] = row
     return list(found.values())
 
 
 def intakeq_patient_for_enrollment(*, pk) -> IntakeQPatient | None:
-    return IntakeQPatient.objects.filter(pk=pk, intakeq_client_id__isnull=False).first()
+    return IntakeQPatient.objects.from_intakeq().filter(pk=pk).first()
 
 
 def intakeq_link_confidence(*, intakeq_patient: IntakeQPatient) -> tuple[Decimal, tuple]:

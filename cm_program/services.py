@@ -237,7 +237,7 @@ def _link_intakeq(
     *, intakeq_patient: IntakeQPatient, confidence_score: Decimal, actor
 ) -> tuple[PatientCanonical, bool]:
     """The canonical person of an IntakeQ patient: already linked, or found/made and linked."""
-    if intakeq_patient.intakeq_client_id is None:
+    if not intakeq_patient.is_from_intakeq:
         raise ValidationError(
             {NON_FIELD_ERRORS: "That record was written by the old CM app, not by IntakeQ."}
         )

@@ -1,8 +1,9 @@
 """IntakeQ patients as a candidate source for identity.matching.
 
-Blocking is on ``patients.date_of_birth`` only (the index ``patients_cm_date_of_birth_idx``, the
-one piece of DDL we ask of the IntakeQ table; see docs/identity-and-matching.md). Rows without a
-date of birth are never proposed: a name alone cannot tell a father from his son.
+Blocking is on ``patients.date_of_birth`` of IntakeQ rows only (the partial index
+``patients_cm_intakeq_dob_idx``, DDL we ask of the IntakeQ table's owners; see
+docs/identity-and-matching.md). Rows without a date of birth are never proposed: a name alone
+cannot tell a father from his son.
 """
 
 from identity.matching import PersonRecord, blocking_dates
@@ -13,13 +14,12 @@ INTAKEQ = "intakeq"
 
 
 def intakeq_records(first_name, last_name, date_of_birth):
-    # Only rows from the IntakeQ sync: the old CM app's rows (intakeq_client_id NULL) are not EMR
-    # patients and must never be proposed as such.
+    # Only rows from the IntakeQ sync: the old CM app's rows (blank intakeq_client_id) are not
+    # EMR patients and must never be proposed as such.
     # The database normalizes the names (cm_normalize_name, the Python twin's equal): cheaper there.
     rows = (
-        IntakeQPatient.objects.filter(
-            intakeq_client_id__isnull=False, date_of_birth__in=blocking_dates(date_of_birth)
-        )
+        IntakeQPatient.objects.from_intakeq()
+        .filter(date_of_birth__in=blocking_dates(date_of_birth))
         .order_by()
         .annotate(first_norm=NormalizeName("first_name"), last_norm=NormalizeName("last_name"))
         .values_list("pk", "first_name", "last_name", "date_of_birth", "first_norm", "last_norm")

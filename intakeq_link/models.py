@@ -7,13 +7,15 @@ from django.db import models
 
 from core.models import UUIDModel
 from identity.models import PatientCanonical
+from intakeq_link.client_ids import is_intakeq_client_id
 from intakeq_link.querysets import IntakeQPatientQuerySet, PatientIntakeQLinkQuerySet
 
 
 class IntakeQPatient(models.Model):
     """The EMR's `patients` table, filled by the IntakeQ sync and owned by it: never migrated here.
 
-    Rows with intakeq_client_id NULL were written by the old CM app, not by IntakeQ.
+    Rows with intakeq_client_id NULL or blank were written by the old CM app, not by IntakeQ
+    (intakeq_link.client_ids).
     Columns are those of the legacy tables' contract, tests/fixtures/legacy_schema.sql.
     """
 
@@ -43,7 +45,7 @@ class IntakeQPatient(models.Model):
 
     @property
     def is_from_intakeq(self) -> bool:
-        return self.intakeq_client_id is not None
+        return is_intakeq_client_id(self.intakeq_client_id)
 
 
 class PatientIntakeQLink(UUIDModel):

@@ -1,6 +1,7 @@
 from django.db import models
 
 from core.users import is_active_user
+from intakeq_link.client_ids import IsIntakeQClientId
 
 # Only the Admin group holds it: seeing a person across CM and IntakeQ.
 CROSS_SYSTEM_PERMISSION = "identity.view_complete_patient_view"
@@ -8,9 +9,10 @@ CROSS_SYSTEM_PERMISSION = "identity.view_complete_patient_view"
 
 class IntakeQPatientQuerySet(models.QuerySet):
     def from_intakeq(self):
-        """Rows the IntakeQ sync wrote. Rows with no client id were written by the old CM app,
-        so their mere presence tells that the person is in the CM program."""
-        return self.filter(intakeq_client_id__isnull=False)
+        """Rows the IntakeQ sync wrote (intakeq_link.client_ids). Rows with a blank client id
+        were written by the old CM app, so their mere presence tells that the person is in the
+        CM program."""
+        return self.filter(IsIntakeQClientId("intakeq_client_id"))
 
     def visible_to(self, user):
         """Deny by default. Cross-system viewers (Admin): every row. Staff who may view or search

@@ -1,9 +1,9 @@
 """Read and plan: the legacy people and enrollments, and who is one person, before any write.
 
 Legacy rows are grouped into people with a union-find. Edges: the same normalized name and date
-of birth; and a CM-app row (intakeq_client_id NULL or blank) confidently matched to an IntakeQ
-row of the same date of birth (blocking on the date keeps this linear). Each group becomes one
-canonical patient.
+of birth; and a CM-app row (blank intakeq_client_id, as intakeq_link.client_ids defines it)
+confidently matched to an IntakeQ row of the same date of birth (blocking on the date keeps this
+linear). Each group becomes one canonical patient.
 """
 
 import datetime
@@ -14,6 +14,7 @@ from decimal import Decimal
 from identity.matching import auto_link_min_score, review_min_score
 from identity.normalization import normalize_name
 from identity.validators import EARLIEST_DATE_OF_BIRTH
+from intakeq_link.client_ids import is_intakeq_client_id
 from legacy.bulk import fetch
 from legacy.results import PhaseLog
 from legacy.scoring import as_score, name_score
@@ -27,11 +28,11 @@ _PEOPLE_SQL = (
     "  SELECT DISTINCT patient_id AS id, true AS referenced FROM cm_patients"
     "  UNION ALL"
     "  SELECT q.id, false FROM patients q"
-    "  WHERE NULLIF(btrim(q.intakeq_client_id), '') IS NOT NULL"
+    "  WHERE cm_is_intakeq_client_id(q.intakeq_client_id)"
     "  AND NOT EXISTS (SELECT 1 FROM cm_patients c WHERE c.patient_id = q.id)"
     "  AND q.date_of_birth IN (SELECT x.date_of_birth FROM patients x"
     "    JOIN cm_patients c ON c.patient_id = x.id"
-    "    WHERE NULLIF(btrim(x.intakeq_client_id), '') IS NULL)"
+    "    WHERE NOT cm_is_intakeq_client_id(x.intakeq_client_id))"
     ") r ON r.id = p.id ORDER BY p.created_at, p.id"
 )
 # One light pass over cm_patients (no free text, no timestamps) that every plan uses, ordered by
@@ -59,7 +60,7 @@ class Person:
     key: tuple[str, str, datetime.date | None] = field(init=False)
 
     def __post_init__(self):
-        self.from_intakeq = bool(self.intakeq_client_id and self.intakeq_client_id.strip())
+        self.from_intakeq = is_intakeq_client_id(self.intakeq_client_id)
         self.key = (_normalize(self.first_name), _normalize(self.last_name), self.date_of_birth)
 
 

@@ -173,9 +173,13 @@ def test_names_with_copy_special_characters_arrive_intact(legacy, report):
 # --- people --------------------------------------------------------------------------------------
 
 
-def test_person_written_by_both_apps_becomes_one_canonical_linked_to_intakeq(legacy, report):
+# The old app's rows have a blank client id: NULL, empty, spaces, or a tab (issue 11, M2).
+@pytest.mark.parametrize("blank_id", [None, "", "  ", "\t"])
+def test_person_written_by_both_apps_becomes_one_canonical_linked_to_intakeq(
+    legacy, report, blank_id
+):
     intakeq = legacy.patient("Jonathan", "Smith", client_id="IQ-1")
-    cm_row = legacy.patient("Jon", " SMITH ", client_id=None)
+    cm_row = legacy.patient("Jon", " SMITH ", client_id=blank_id)
     legacy.enrollment(cm_row)
 
     run("--report", report.path)
