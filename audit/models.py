@@ -1,6 +1,6 @@
 import pghistory
 
-from cm_program.models import Enrollment, PatientCM
+from cm_program.models import Enrollment, PatientCM, SupervisorRequest
 from identity.models import PatientCanonical
 from intakeq_link.models import PatientIntakeQLink
 from providers.models import ProviderCM
@@ -49,4 +49,10 @@ EnrollmentEvent = _event_model(
 )
 ProviderCMEvent = _event_model(
     ProviderCM, "ProviderCMEvent", "audit_providers_cm_event", "CM provider change"
+)
+SupervisorRequestEvent = _event_model(
+    SupervisorRequest,
+    "SupervisorRequestEvent",
+    "audit_cm_supervisor_requests_event",
+    "request for a supervisor change",
 )

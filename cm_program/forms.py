@@ -198,3 +198,35 @@ class EnrollmentReassignForm(forms.Form):
         queryset=cpss_assignable(),
         error_messages={"invalid_choice": "Choose an active CPSS from the list."},
     )
+
+
+class SupervisorDecisionForm(forms.Form):
+    """A supervisor's decision on a queued enrollment: who they are, whose caseload, and why."""
+
+    NEW_PERSON = "new"
+    DECLINE = "decline"
+
+    decision = forms.ChoiceField(
+        widget=forms.RadioSelect, error_messages={"required": "Choose a decision."}
+    )
+    cpss_provider = CPSSChoiceField(
+        label="CPSS",
+        queryset=cpss_assignable(),
+        required=False,
+        error_messages={"invalid_choice": "Choose an active CPSS from the list."},
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Say why, for the record."},
+    )
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = list(choices)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") not in (None, self.DECLINE) and not cleaned.get("cpss_provider"):
+            self.add_error("cpss_provider", "Choose the CPSS whose caseload they join.")
+        return cleaned

@@ -5,6 +5,7 @@ from django.db import models
 from core.models import TimestampedModel, UUIDModel
 from core.users import is_active_user
 from identity.models import PatientCanonical
+from intakeq_link.models import IntakeQPatient
 from providers.models import ProviderCM
 
 
@@ -266,3 +267,131 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class SupervisorRequest(UUIDModel):
+    """A request waiting for a supervisor's decision: one queue for every kind of request.
+
+    ``enrollment``: a CPSS asked to enroll someone who may be a person already in the CM program
+    on a caseload they cannot see (issue 11). Only what the decision needs is kept: the typed
+    identity (or the IntakeQ record picked), the program, CPSS, pod and enrollment source, and
+    the possible match; never contact, insurance or address details. A decided request is
+    frozen by the database (append-only unless pending). New kinds add a Kind and statuses.
+    """
+
+    class Kind(models.TextChoices):
+        ENROLLMENT = "enrollment", "Enrollment of a possible match"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a supervisor"
+        SAME_PERSON = "same_person", "Same person: enrolled"
+        DIFFERENT_PEOPLE = "different_people", "Different people: enrolled as a new person"
+        DECLINED = "declined", "Not enrolled"
+
+    kind = models.TextField(choices=Kind)
+    status = models.TextField(choices=Status, default=Status.PENDING, db_default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
+    first_name = models.TextField(blank=True, default="", db_default="")
+    last_name = models.TextField(blank=True, default="", db_default="")
+    date_of_birth = models.DateField(null=True, blank=True)
+    # No FK constraints to people: the IntakeQ sync owns `patients`, and a decided request must
+    # not stop identity stewardship from merging or removing a canonical row.
+    intakeq_patient = models.ForeignKey(
+        IntakeQPatient,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    possible_match = models.ForeignKey(
+        PatientCanonical,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    match_score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    cm_program = models.ForeignKey(
+        ContingencyManagement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cpss_provider = models.ForeignKey(
+        ProviderCM, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    pod_assignment = models.TextField(null=True, blank=True)
+    enrollment_source = models.TextField(choices=PatientCM.EnrollmentSource, null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="", db_default="")
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "cm_supervisor_requests"
+        verbose_name = "request for a supervisor"
+        ordering = ["requested_at"]
+        permissions = [
+            ("decide_supervisorrequest", "Can decide requests waiting for a supervisor"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["enrollment"]),
+                name="cm_supervisor_requests_kind_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["pending", "same_person", "different_people", "declined"]
+                ),
+                name="cm_supervisor_requests_status_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", decided_at__isnull=True)
+                | (
+                    ~models.Q(status="pending")
+                    & models.Q(decided_at__isnull=False, decided_by__isnull=False)
+                    & ~models.Q(decision_note="")
+                ),
+                name="cm_supervisor_requests_decided_check",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["same_person", "different_people"])
+                | models.Q(enrollment__isnull=False),
+                name="cm_supervisor_requests_enrolled_check",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="enrollment")
+                | (
+                    models.Q(cm_program__isnull=False)
+                    & (
+                        models.Q(intakeq_patient__isnull=False)
+                        | (
+                            models.Q(date_of_birth__isnull=False)
+                            & ~models.Q(first_name="")
+                            & ~models.Q(last_name="")
+                        )
+                    )
+                ),
+                name="cm_supervisor_requests_enrollment_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(match_score__gte=0, match_score__lte=1),
+                name="cm_supervisor_requests_match_score_check",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["requested_at"],
+                condition=models.Q(status="pending"),
+                name="cm_supervisor_requests_queue",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.get_status_display()})"

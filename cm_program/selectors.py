@@ -13,9 +13,10 @@ from cm_program.models import (
     FormSubmission,
     ParticipationStatus,
     PatientCM,
+    SupervisorRequest,
     sees_every_cm_patient,
 )
-from identity.matching import Candidate, find_candidates
+from identity.matching import Candidate, find_candidates, review_min_score
 from identity.models import NormalizeName, PatientCanonical
 from identity.normalization import normalize_name
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
@@ -30,6 +31,28 @@ def canonical_patients_visible_to(user):
             Exists(PatientCM.objects.filter(canonical_patient=OuterRef("pk"))) | Exists(visible)
         )
     return PatientCanonical.objects.filter(Exists(visible))
+
+
+def people_in_cm_hidden_from(user, *, pks) -> set:
+    """Of these canonical ids, the people in the CM program (a CM record or an enrollment) whose
+    CM page ``user`` may not open: their name, record and programs stay hidden from them."""
+    in_cm = set(
+        PatientCM.objects.filter(canonical_patient_id__in=pks).values_list(
+            "canonical_patient_id", flat=True
+        )
+    ) | set(
+        Enrollment.objects.filter(canonical_patient_id__in=pks).values_list(
+            "canonical_patient_id", flat=True
+        )
+    )
+    if not in_cm:
+        return set()
+    visible = set(
+        canonical_patients_visible_to(user).filter(pk__in=in_cm).values_list("pk", flat=True)
+    ) | set(
+        PatientCanonical.objects.visible_to(user).filter(pk__in=in_cm).values_list("pk", flat=True)
+    )
+    return in_cm - visible
 
 
 def enrollment_list(*, user):
@@ -102,42 +125,84 @@ def provider_of(user) -> ProviderCM | None:
     return ProviderCM.objects.filter(user=user).first() if user.is_authenticated else None
 
 
-def likely_existing_people(
-    *, first_name: str, last_name: str, date_of_birth: datetime.date
-) -> list[Candidate]:
-    """The matcher's candidates; an IntakeQ row already linked is shown as its canonical person.
+@dataclass(frozen=True)
+class EnrollmentCandidates:
+    """What the Scenario 1 review step may show ``user``, and whether a match is hidden."""
 
-    So the choice is always between people, and picking one never tries to link a record twice.
-    """
-    candidates = find_candidates(
-        first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
+    shown: list[Candidate]
+    # The best likely match in the CM program on a caseload the user cannot see: the page says
+    # only that it exists, and a supervisor decides (cm_program.supervisor_requests).
+    hidden_match: Candidate | None
+
+
+def _as_person(candidate: Candidate, person: PatientCanonical) -> Candidate:
+    return Candidate(
+        source="canonical",
+        pk=person.pk,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        date_of_birth=person.date_of_birth,
+        score=candidate.score,
+        reasons=(*candidate.reasons, "linked IntakeQ record"),
     )
+
+
+def enrollment_candidates(
+    *, user, first_name: str, last_name: str, date_of_birth: datetime.date
+) -> EnrollmentCandidates:
+    """The matcher's candidates at or above the review score, scoped to what ``user`` may see.
+
+    An IntakeQ row already linked counts as its canonical person, so the choice is always between
+    people and picking one never links a record twice. A person the user may not see is never
+    listed: when they are in the CM program they become ``hidden_match``; otherwise a linked
+    IntakeQ row stays listed as itself (IntakeQ rows have their own visibility) and an unlinked
+    canonical row is left out. Below the review score nothing is listed, whoever it is.
+    """
+    review_min = review_min_score()
+    candidates = [
+        c
+        for c in find_candidates(
+            first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
+        )
+        if c.score >= review_min
+    ]
+    iq_pks = [c.pk for c in candidates if c.source == "intakeq"]
     links = {
         link.intakeq_patient_id: link.canonical_patient
         for link in PatientIntakeQLink.objects.filter(
-            intakeq_patient_id__in=[c.pk for c in candidates if c.source == "intakeq"],
-            canonical_patient__isnull=False,
+            intakeq_patient_id__in=iq_pks, canonical_patient__isnull=False
         ).select_related("canonical_patient")
     }
-    seen = {c.pk for c in candidates if c.source == "canonical"}
-    people = []
+    person_pks = [c.pk for c in candidates if c.source == "canonical"]
+    person_pks += [p.pk for p in links.values()]
+    visible = set(
+        PatientCanonical.objects.visible_to(user)
+        .filter(pk__in=person_pks)
+        .values_list("pk", flat=True)
+    )
+    hidden = people_in_cm_hidden_from(user, pks=person_pks)
+    visible_iq = set(
+        IntakeQPatient.objects.visible_to(user).filter(pk__in=iq_pks).values_list("pk", flat=True)
+    )
+    shown, seen, hidden_match = [], set(), None
     for candidate in candidates:
-        if candidate.source == "intakeq" and candidate.pk in links:
-            person = links[candidate.pk]
-            if person.pk in seen:
+        person = links.get(candidate.pk) if candidate.source == "intakeq" else None
+        pk = person.pk if person is not None else candidate.pk
+        if candidate.source == "canonical" or person is not None:
+            as_person = _as_person(candidate, person) if person else candidate
+            if pk in hidden:
+                hidden_match = hidden_match or as_person
                 continue
-            seen.add(person.pk)
-            candidate = Candidate(
-                source="canonical",
-                pk=person.pk,
-                first_name=person.first_name,
-                last_name=person.last_name,
-                date_of_birth=person.date_of_birth,
-                score=candidate.score,
-                reasons=(*candidate.reasons, "linked IntakeQ record"),
-            )
-        people.append(candidate)
-    return people
+            if pk in visible:
+                if pk not in seen:
+                    seen.add(pk)
+                    shown.append(as_person)
+                continue
+            if person is None:
+                continue
+        if candidate.pk in visible_iq:
+            shown.append(candidate)
+    return EnrollmentCandidates(shown=shown, hidden_match=hidden_match)
 
 
 def intakeq_patient_search(
@@ -165,6 +230,57 @@ def intakeq_patient_search(
         for row in IntakeQPatient.objects.from_intakeq().filter(pk__in=extra):
             found[row.pk] = row
     return list(found.values())
+
+
+def intakeq_rows_in_cm(*, user, rows) -> dict:
+    """For IntakeQ rows listed to ``user``: "visible" when the linked person is in the CM
+    program on a caseload the user sees, "elsewhere" when on one they do not (say nothing more)."""
+    linked = dict(
+        PatientIntakeQLink.objects.filter(intakeq_patient__in=[r.pk for r in rows]).values_list(
+            "intakeq_patient_id", "canonical_patient_id"
+        )
+    )
+    in_cm = set(
+        Enrollment.objects.filter(canonical_patient_id__in=linked.values()).values_list(
+            "canonical_patient_id", flat=True
+        )
+    )
+    hidden = people_in_cm_hidden_from(user, pks=in_cm)
+    return {
+        iq_pk: "elsewhere" if person in hidden else "visible"
+        for iq_pk, person in linked.items()
+        if person in in_cm
+    }
+
+
+def cm_person_of_intakeq(*, intakeq_patient: IntakeQPatient) -> PatientCanonical | None:
+    """The canonical person enrolling this IntakeQ record would enroll: the linked one, else the
+    one with exactly its (normalized) name and date of birth, as find-or-create would pick."""
+    link = (
+        PatientIntakeQLink.objects.filter(intakeq_patient=intakeq_patient)
+        .select_related("canonical_patient")
+        .first()
+    )
+    if link is not None:
+        return link.canonical_patient
+    if intakeq_patient.date_of_birth is None:
+        return None
+    return PatientCanonical.objects.filter(
+        first_name_normalized=normalize_name(intakeq_patient.first_name),
+        last_name_normalized=normalize_name(intakeq_patient.last_name),
+        date_of_birth=intakeq_patient.date_of_birth,
+    ).first()
+
+
+def intakeq_person_in_cm_elsewhere(
+    *, user, intakeq_patient: IntakeQPatient
+) -> PatientCanonical | None:
+    """The person enrolling this IntakeQ record would enroll, when they are in the CM program on
+    a caseload ``user`` cannot see (then only a supervisor may enroll them)."""
+    person = cm_person_of_intakeq(intakeq_patient=intakeq_patient)
+    if person is None or not people_in_cm_hidden_from(user, pks=[person.pk]):
+        return None
+    return person
 
 
 def intakeq_patient_for_enrollment(*, pk) -> IntakeQPatient | None:
@@ -223,3 +339,46 @@ def used_submission(*, key: str, user) -> FormSubmission | None:
         .select_related("enrollment__canonical_patient")
         .first()
     )
+
+
+def supervisor_requests_pending():
+    """The supervisor queue, oldest first, with what a row shows joined in."""
+    return (
+        SupervisorRequest.objects.filter(status=SupervisorRequest.Status.PENDING)
+        .select_related("requested_by", "cm_program", "cpss_provider", "intakeq_patient")
+        .order_by("requested_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class SupervisorRequestPage:
+    request: SupervisorRequest
+    # 'Same person' choices for a typed request: (key, candidate), as on the enrollment page.
+    choices: list
+    # Each person shown (the possible match, the candidates) with their enrollments.
+    enrollments: dict
+
+
+def supervisor_request_page(*, user, supervisor_request: SupervisorRequest):
+    """What a supervisor decides on: the request, the people it may be, and their programs."""
+    choices = []
+    if supervisor_request.intakeq_patient_id is None:
+        found = enrollment_candidates(
+            user=user,
+            first_name=supervisor_request.first_name,
+            last_name=supervisor_request.last_name,
+            date_of_birth=supervisor_request.date_of_birth,
+        )
+        choices = [(f"{c.source}:{c.pk}", c) for c in found.shown]
+    people = {c.pk for _, c in choices if c.source == "canonical"}
+    if supervisor_request.possible_match_id:
+        people.add(supervisor_request.possible_match_id)
+    enrollments = {}
+    for enrollment in (
+        Enrollment.objects.visible_to(user)
+        .filter(canonical_patient_id__in=people)
+        .select_related("cm_program", "cpss_provider")
+        .order_by("cm_program__name")
+    ):
+        enrollments.setdefault(enrollment.canonical_patient_id, []).append(enrollment)
+    return SupervisorRequestPage(supervisor_request, choices, enrollments)

@@ -20,6 +20,7 @@ from cm_program.models import (
     ParticipationStatus,
     PatientCM,
 )
+from cm_program.selectors import people_in_cm_hidden_from
 from identity.models import PatientCanonical
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
@@ -59,6 +60,22 @@ class AlreadySubmitted(Exception):  # noqa: N818 - reads as what happened
     def __init__(self, enrollment: Enrollment | None):
         super().__init__("This form was already submitted.")
         self.enrollment = enrollment
+
+
+class NeedsSupervisor(ValidationError):  # noqa: N818 - reads as what the caller must do
+    """The person is in the CM program on a caseload the actor cannot see: enrolling them would
+    open their CM record to the actor. Only a supervisor may (cm_program.supervisor_requests)."""
+
+    def __init__(self, canonical_patient: PatientCanonical):
+        super().__init__(
+            {
+                NON_FIELD_ERRORS: (
+                    "This person is already in the CM program on another caseload: "
+                    "a supervisor has to review this enrollment."
+                )
+            }
+        )
+        self.canonical_patient = canonical_patient
 
 
 @dataclass(frozen=True)
@@ -205,6 +222,8 @@ def _enroll_canonical(
     notes: str | None,
     submission: FormSubmission | None,
 ) -> EnrollResult:
+    if not canonical_created and people_in_cm_hidden_from(actor, pks=[canonical.pk]):
+        raise NeedsSupervisor(canonical)
     if Enrollment.objects.filter(canonical_patient=canonical, cm_program=cm_program).exists():
         raise ValidationError({"cm_program": f"This person is already enrolled in {cm_program}."})
     # One CM record per person: someone joining a second program keeps the record they have

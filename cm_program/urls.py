@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cm_program import views
+from cm_program import supervisor_views, views
 
 app_name = "cm"
 
@@ -27,5 +27,15 @@ urlpatterns = [
         "enrollments/<uuid:enrollment_id>/reassign/",
         views.EnrollmentReassignView.as_view(),
         name="enrollment-reassign",
+    ),
+    path(
+        "supervisor/requests/",
+        supervisor_views.SupervisorRequestListView.as_view(),
+        name="supervisor-requests",
+    ),
+    path(
+        "supervisor/requests/<uuid:request_id>/",
+        supervisor_views.SupervisorRequestDecideView.as_view(),
+        name="supervisor-request",
     ),
 ]

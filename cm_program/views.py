@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view
-from cm_program import selectors, services
+from cm_program import selectors, services, supervisor_requests, supervisor_views
 from cm_program.filters import EnrollmentFilter
 from cm_program.forms import (
     CMDataEditForm,
@@ -272,22 +272,29 @@ class EnrollNewView(View):
         if not form.is_valid() or action == "edit":
             return render(request, self.template_name, {"form": form, "step": "details"})
         data = form.cleaned_data
-        candidates = selectors.likely_existing_people(
+        found = selectors.enrollment_candidates(
+            user=request.user,
             first_name=data["first_name"],
             last_name=data["last_name"],
             date_of_birth=data["date_of_birth"],
         )
-        if action == "check" and candidates:
-            return self._review(request, form, candidates)
-        choice = request.POST.get("person", "new" if not candidates else "")
-        chosen = {f"{c.source}:{c.pk}": c for c in candidates}
-        if choice != "new" and choice not in chosen:
-            return self._review(
+        if action == "request_review" and (match := found.hidden_match) is not None:
+            return _queue_for_supervisor(
                 request,
-                form,
-                candidates,
-                error="Choose one of these people, or 'a new person'.",
+                data,
+                **{k: data[k] for k in ("first_name", "last_name", "date_of_birth")},
+                enrollment_source=data["enrollment_source"],
+                possible_match=PatientCanonical.objects.get(pk=match.pk),
+                match_score=match.score,
             )
+        if action == "check" and (found.shown or found.hidden_match):
+            return self._review(request, form, found)
+        new_allowed = found.hidden_match is None
+        choice = request.POST.get("person", "new" if not found.shown and new_allowed else "")
+        chosen = {f"{c.source}:{c.pk}": c for c in found.shown}
+        # A person the user may not see is not in `chosen`: refused like an unknown id.
+        if choice not in chosen and not (choice == "new" and new_allowed):
+            return self._review(request, form, found, error=True)
         same_person = same_iq = confidence = None
         if choice != "new":
             candidate = chosen[choice]
@@ -319,18 +326,38 @@ class EnrollNewView(View):
             return render(request, self.template_name, {"form": form, "step": "details"})
         return _after_enrollment(request, result)
 
-    def _review(self, request, form, candidates, error=None):
+    def _review(self, request, form, found, error=False):
+        shown = [(f"{c.source}:{c.pk}", c) for c in found.shown]
+        supervisor_views.record_candidates(request, found.shown)
         return render(
             request,
             self.template_name,
             {
                 "form": form,
                 "step": "review",
-                "candidates": [(f"{c.source}:{c.pk}", c) for c in candidates],
+                "candidates": shown,
+                # Only that a match exists: no name, date of birth, score or program.
+                "match_elsewhere": found.hidden_match is not None,
                 "choice_error": error,
                 "chosen": request.POST.get("person", ""),
             },
         )
+
+
+def _queue_for_supervisor(request, data, **request_fields):
+    """Queue the enrollment of a person in CM on a caseload the user cannot see (H1, M1)."""
+    try:
+        supervisor_requests.supervisor_request_create(
+            actor=request.user,
+            cm_program=data["cm_program"],
+            cpss_provider=data["cpss_provider"],
+            pod_assignment=data["pod_assignment"],
+            submission_key=data["submission_key"],
+            **request_fields,
+        )
+    except services.AlreadySubmitted as exc:
+        return _already_submitted(request, exc)
+    return supervisor_views.sent_to_supervisor(request)
 
 
 @access_required(
@@ -361,17 +388,10 @@ class EnrollExistingView(View):
         results = None
         if search.is_bound and search.is_valid():
             results = selectors.intakeq_patient_search(**search.cleaned_data)
-            linked = dict(
-                PatientIntakeQLink.objects.filter(
-                    intakeq_patient__in=[r.pk for r in results]
-                ).values_list("intakeq_patient_id", "canonical_patient_id")
-            )
-            in_cm = set(
-                Enrollment.objects.filter(canonical_patient_id__in=linked.values()).values_list(
-                    "canonical_patient_id", flat=True
-                )
-            )
-            results = [(r, r.pk in linked, linked.get(r.pk) in in_cm) for r in results]
+            in_cm = selectors.intakeq_rows_in_cm(user=request.user, rows=results)
+            for row in results:
+                record_patient_view(request, patient_kind=PatientKind.INTAKEQ, patient_id=row.pk)
+            results = [(r, in_cm.get(r.pk)) for r in results]
         return render(
             request,
             self.template_name,
@@ -391,6 +411,15 @@ class EnrollExistingView(View):
         if not form.is_valid():
             return self._confirm(request, iq_patient, form)
         data = form.cleaned_data
+        if request.POST.get("action") == "request_review":
+            person = selectors.intakeq_person_in_cm_elsewhere(
+                user=request.user, intakeq_patient=iq_patient
+            )
+            if person is None:  # nothing for a supervisor to decide
+                return self._confirm(request, iq_patient, form)
+            return _queue_for_supervisor(
+                request, data, intakeq_patient=iq_patient, possible_match=person
+            )
         confidence, _ = selectors.intakeq_link_confidence(intakeq_patient=iq_patient)
         try:
             result = services.cm_patient_enroll_existing(
@@ -423,15 +452,25 @@ class EnrollExistingView(View):
     def _confirm(self, request, iq_patient, form, back_query=""):
         confidence, reasons = selectors.intakeq_link_confidence(intakeq_patient=iq_patient)
         link = PatientIntakeQLink.objects.filter(intakeq_patient=iq_patient).first()
-        enrolled_in = (
-            list(
-                Enrollment.objects.filter(canonical_patient_id=link.canonical_patient_id)
+        elsewhere = (
+            selectors.intakeq_person_in_cm_elsewhere(user=request.user, intakeq_patient=iq_patient)
+            is not None
+        )
+        record_patient_view(request, patient_kind=PatientKind.INTAKEQ, patient_id=iq_patient.pk)
+        enrolled_in = []
+        if link and not elsewhere:
+            enrolled_in = list(
+                Enrollment.objects.visible_to(request.user)
+                .filter(canonical_patient_id=link.canonical_patient_id)
                 .values_list("cm_program__name", flat=True)
                 .order_by("cm_program__name")
             )
-            if link
-            else []
-        )
+            if enrolled_in:
+                record_patient_view(
+                    request,
+                    patient_kind=PatientKind.CANONICAL,
+                    patient_id=link.canonical_patient_id,
+                )
         return render(
             request,
             self.template_name,
@@ -443,6 +482,8 @@ class EnrollExistingView(View):
                 "confidence_pct": int(confidence * Decimal(100)),
                 "reasons": reasons,
                 "already_linked": link is not None,
+                # Only that they are in the program elsewhere: no programs, no CM details.
+                "in_cm_elsewhere": elsewhere,
                 "enrolled_in": enrolled_in,
                 "back": reverse("cm:enroll-existing") + (f"?{back_query}" if back_query else ""),
             },

@@ -31,6 +31,9 @@ GROUP_PERMISSIONS = {
         *_CPSS_PERMISSIONS,
         "cm_program.view_all_cm_patients",
         "cm_program.reassign_cpss",
+        # The queue of requests waiting for a supervisor (cm_program migration 0004 grants it to
+        # groups that existed before).
+        "cm_program.decide_supervisorrequest",
         "providers.view_providercm",
     ],
     # The EMR side only: nothing that would tell them a patient is in the CM program.

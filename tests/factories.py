@@ -171,3 +171,18 @@ def admin_user(**kwargs):
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name="Admin"))
     return user
+
+
+class SupervisorRequestFactory(factory.django.DjangoModelFactory):
+    """A pending enrollment request in the supervisor queue (cm_program, issue 11)."""
+
+    kind = "enrollment"
+    requested_by = factory.SubFactory(UserFactory)
+    first_name = "Jessica"
+    last_name = factory.Sequence(lambda n: f"Requested{n}")
+    date_of_birth = datetime.date(1992, 3, 22)
+    cm_program = factory.SubFactory(ContingencyManagementFactory)
+    enrollment_source = "acute_care"
+
+    class Meta:
+        model = "cm_program.SupervisorRequest"

@@ -108,35 +108,45 @@ def test_enroll_new_without_candidates_enrolls_and_shows_the_patient(client, cps
     assert (cm.phone, cm.address_state, cm.status) == ("(801) 555-0123", "UT", "active")
 
 
-def test_enroll_new_shows_likely_existing_people_before_creating_anything(client, cpss, program):
-    PatientCanonicalFactory(
-        first_name="Jessica", last_name="Martinez", date_of_birth=datetime.date(1992, 3, 22)
+def _on_caseload_of(cpss, **person):
+    """A person the CPSS may see: enrolled on their caseload in another program."""
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss,
+        cm_patient__canonical_patient=PatientCanonicalFactory(**person),
     )
+    return enrollment.canonical_patient
+
+
+JESSICA = {
+    "first_name": "Jessica",
+    "last_name": "Martinez",
+    "date_of_birth": datetime.date(1992, 3, 22),
+}
+
+
+def test_enroll_new_shows_likely_existing_people_before_creating_anything(client, cpss, program):
+    _on_caseload_of(cpss, **JESSICA)
     response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss))
     html = response.content.decode()
     assert "Is this someone we already know?" in html
     assert 'value="new"' in html
-    assert not PatientCM.objects.exists()
+    assert not Enrollment.objects.filter(cm_program=program).exists()
 
 
 def test_choosing_the_candidate_enrolls_that_person(client, cpss, program):
-    known = PatientCanonicalFactory(
-        first_name="Jessica", last_name="Martinez", date_of_birth=datetime.date(1992, 3, 22)
-    )
+    known = _on_caseload_of(cpss, **JESSICA)
     data = _new_patient_post(program, cpss, action="confirm", person=f"canonical:{known.pk}")
     client.post(reverse("cm:enroll-new"), data)
-    assert Enrollment.objects.get().canonical_patient == known
+    assert Enrollment.objects.get(cm_program=program).canonical_patient == known
     assert PatientCanonical.objects.count() == 1
 
 
 def test_confirming_without_a_choice_asks_again_and_saves_nothing(client, cpss, program):
-    PatientCanonicalFactory(
-        first_name="Jessica", last_name="Martinez", date_of_birth=datetime.date(1992, 3, 22)
-    )
+    _on_caseload_of(cpss, **JESSICA)
     data = _new_patient_post(program, cpss, action="confirm")
     response = client.post(reverse("cm:enroll-new"), data)
     assert "Choose one of these people" in response.content.decode()
-    assert not Enrollment.objects.exists()
+    assert not Enrollment.objects.filter(cm_program=program).exists()
 
 
 def test_a_person_not_proposed_by_the_matcher_cannot_be_chosen(client, cpss, program):
@@ -376,9 +386,9 @@ def test_a_linked_intakeq_candidate_is_offered_as_its_canonical_person(client, c
 
     dob = datetime.date(1992, 3, 22)
     link = PatientIntakeQLinkFactory(
-        canonical_patient__first_name="Jess",
-        canonical_patient__last_name="Martinez-Lopez",
-        canonical_patient__date_of_birth=dob,
+        canonical_patient=_on_caseload_of(
+            cpss, first_name="Jess", last_name="Martinez-Lopez", date_of_birth=dob
+        ),
         intakeq_patient__first_name="Jessica",
         intakeq_patient__last_name="Martinez",
         intakeq_patient__date_of_birth=dob,

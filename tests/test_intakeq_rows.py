@@ -26,9 +26,7 @@ GENUINE_IDS = ["IQ-1", " IQ-2 ", "\tIQ-3", "\u00a0"]  # a no-break space is not 
 
 
 def _blank_rows(**fields):
-    return [
-        IntakeQPatientFactory(intakeq_client_id=client_id, **fields) for client_id in BLANK_IDS
-    ]
+    return [IntakeQPatientFactory(intakeq_client_id=client_id, **fields) for client_id in BLANK_IDS]
 
 
 @pytest.mark.parametrize("client_id", BLANK_IDS + GENUINE_IDS)

@@ -18,6 +18,7 @@ from tests.factories import (
     EnrollmentFactory,
     IntakeQPatientFactory,
     PatientIntakeQLinkFactory,
+    SupervisorRequestFactory,
     UserFactory,
 )
 
@@ -68,6 +69,11 @@ RULES = {
     "cm:enrollment-status": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
     # Reassigning a CPSS is the supervisor's (and admin's) job; a CPSS gets 403.
     "cm:enrollment-reassign": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    # The queue of requests waiting for a supervisor (decide_supervisorrequest).
+    "cm:supervisor-requests": rule({SUPERVISOR, ADMIN}),
+    "cm:supervisor-request": rule(
+        {SUPERVISOR, ADMIN}, kwargs=(("request_id", "supervisor_request"),)
+    ),
     # Psychiatry's pages.
     "intakeq:patient-list": rule({PSYCHIATRY, ADMIN}),
     "intakeq:patient-detail": rule({PSYCHIATRY, ADMIN}, kwargs=(("pk", "intakeq_patient"),)),
@@ -156,6 +162,7 @@ def objects():
         "canonical_patient": enrollment.canonical_patient,
         "intakeq_patient": IntakeQPatientFactory(),
         "linked_intakeq_patient": link.intakeq_patient,
+        "supervisor_request": SupervisorRequestFactory(possible_match=enrollment.canonical_patient),
     }
 
 

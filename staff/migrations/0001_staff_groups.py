@@ -31,9 +31,12 @@ def create_groups(apps, schema_editor):
             permissions = []
             for dotted in codenames:
                 app_label, codename = dotted.split(".")
-                permissions.append(
-                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                )
+                permission = Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                ).first()
+                # A permission of a model made by a later migration: that migration grants it.
+                if permission is not None:
+                    permissions.append(permission)
         group.permissions.set(permissions)
 
 
