@@ -255,7 +255,8 @@ class EnrollNewView(View):
     """Scenario 1 in two steps without JavaScript: details, then 'is this someone we know?'.
 
     The review step carries the details as hidden fields and the matcher runs again on confirm,
-    so only a candidate it really proposed can be chosen.
+    so only a candidate it really proposed, and the user may see, can be chosen. A likely match
+    on a caseload the user cannot see is only said to exist; a supervisor decides (H1).
     """
 
     template_name = "cm/enroll_new.html"

@@ -58,19 +58,6 @@ def staff_user():
     return make
 
 
-_TRUNCATE_GUARDS = """
-DO $$
-DECLARE guard record;
-BEGIN
-  FOR guard IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
-               WHERE tgname LIKE '%\\_no\\_truncate' AND NOT tgisinternal
-  LOOP
-    EXECUTE format('ALTER TABLE %s {action} TRIGGER %I', guard.rel, guard.tgname);
-  END LOOP;
-END $$;
-"""
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_truncate_guards():
     """Transactional tests end with Django's flush, one TRUNCATE of every table, which the
@@ -79,6 +66,8 @@ def _flush_past_truncate_guards():
     for every test (the test database's role owns the tables, as migrations made them)."""
     from django.db.backends.postgresql.operations import DatabaseOperations
 
+    from core.db import truncate_guards_sql
+
     original = DatabaseOperations.sql_flush
 
     def sql_flush(self, style, tables, **kwargs):
@@ -86,9 +75,9 @@ def _flush_past_truncate_guards():
         if not statements:
             return statements
         return [
-            _TRUNCATE_GUARDS.format(action="DISABLE"),
+            truncate_guards_sql("DISABLE"),
             *statements,
-            _TRUNCATE_GUARDS.format(action="ENABLE"),
+            truncate_guards_sql("ENABLE"),
         ]
 
     with pytest.MonkeyPatch.context() as patch:

@@ -12,7 +12,8 @@ from core.db import append_only_trigger
 
 def grant_supervisors(apps, schema_editor):
     """The CPSS Supervisor group decides the queue (staff.groups); existing databases kept their
-    groups as they were, so the new permission is added to the group here."""
+    groups as they were, so the new permission is added to the group here. On a new database
+    either order works: the staff migration grants it when it runs after this one."""
     from django.contrib.auth.management import create_permissions
 
     app_config = apps.get_app_config("cm_program")
@@ -31,10 +32,12 @@ def grant_supervisors(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("cm_program", "0003_enrollment_status_changes"),
+        # grant_supervisors makes permissions: their tables must be in their final shape.
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
         ("identity", "0002_permissions"),
         ("intakeq_link", "0005_is_intakeq_client_id"),
         ("providers", "0001_initial"),
-        ("staff", "0001_staff_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
