@@ -1,7 +1,7 @@
 import pghistory
 
 from cm_program.models import Enrollment, PatientCM
-from identity.models import PatientCanonical
+from identity.models import CanonicalMerge, PatientCanonical
 from intakeq_link.models import PatientIntakeQLink
 from providers.models import ProviderCM
 
@@ -49,4 +49,10 @@ EnrollmentEvent = _event_model(
 )
 ProviderCMEvent = _event_model(
     ProviderCM, "ProviderCMEvent", "audit_providers_cm_event", "CM provider change"
+)
+CanonicalMergeEvent = _event_model(
+    CanonicalMerge,
+    "CanonicalMergeEvent",
+    "audit_patients_canonical_merge_event",
+    "canonical patient merge change",
 )

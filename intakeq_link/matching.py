@@ -17,12 +17,20 @@ def intakeq_records(first_name, last_name, date_of_birth):
     # patients and must never be proposed as such.
     # The database normalizes the names (cm_normalize_name, the Python twin's equal): cheaper there.
     rows = (
-        IntakeQPatient.objects.filter(
-            intakeq_client_id__isnull=False, date_of_birth__in=blocking_dates(date_of_birth)
-        )
+        IntakeQPatient.objects.from_intakeq()
+        .filter(date_of_birth__in=blocking_dates(date_of_birth))
         .order_by()
         .annotate(first_norm=NormalizeName("first_name"), last_norm=NormalizeName("last_name"))
-        .values_list("pk", "first_name", "last_name", "date_of_birth", "first_norm", "last_norm")
+        .values_list(
+            "pk",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "first_norm",
+            "last_norm",
+            "phone",
+            "email",
+        )
     )
     for row in rows:
         yield PersonRecord(INTAKEQ, *row)
