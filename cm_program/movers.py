@@ -22,7 +22,8 @@ def _enrollment_key(enrollment: Enrollment) -> str:
 
 
 def _describe_cm(cm: PatientCM) -> str:
-    return f"CM record ({cm.get_status_display() if cm.status else 'no status'}, created {cm.created_at:%Y-%m-%d})"
+    status = cm.get_status_display() if cm.status else "no status"
+    return f"CM record ({status}, created {cm.created_at:%Y-%m-%d})"
 
 
 def _describe_enrollment(e: Enrollment) -> str:

@@ -356,12 +356,15 @@ def _worth_scoring(query: _Query, records: list[PersonRecord]) -> list[PersonRec
     for index, (first, last) in enumerate(pairs):
         if index in viable:
             continue
-        if (may_be_nickname and names.are_nicknames(query.first, first)) or (
-            may_be_nickname and names.are_nicknames(query.first, last)
-        ) or " " in query.first + first + query.last + last and (
-            _shares_a_part(query.first, first)
-            or _shares_a_part(query.last, last)
-            or _shares_a_part(query.first, last)
+        if (
+            (may_be_nickname and names.are_nicknames(query.first, first))
+            or (may_be_nickname and names.are_nicknames(query.first, last))
+            or " " in query.first + first + query.last + last
+            and (
+                _shares_a_part(query.first, first)
+                or _shares_a_part(query.last, last)
+                or _shares_a_part(query.first, last)
+            )
         ):
             viable.add(index)
     return [records[index] for index in sorted(viable)]

@@ -15,10 +15,11 @@ A mover has three methods, all called inside the merge's (or unmerge's) transact
 
 - ``preview(*, keep, merge) -> MovePreview``: what would move, the one-per-person choices the
   admin must make (``Choice``), and blockers (a merge that must not happen, in one sentence).
-- ``move(*, keep, merge, choices, actor) -> MoveResult``: move the rows. ``choices`` maps each of the
-  mover's choice keys to ``KEEP`` or ``MERGE`` (whose row survives; the admin's pick, ``KEEP``
-  when not given). The result's ``payload`` (JSON-able: ids as strings) is stored on the merge
-  record and handed back to ``restore``; ``detached`` lists, in words, rows that lost a choice.
+- ``move(*, keep, merge, choices, actor) -> MoveResult``: move the rows. ``choices`` maps each
+  of the mover's choice keys to ``KEEP`` or ``MERGE`` (whose row survives; the admin's pick,
+  ``KEEP`` when not given). The result's ``payload`` (JSON-able: ids as strings) is stored on
+  the merge record and handed back to ``restore``; ``detached`` lists, in words, the rows that
+  lost a choice.
 - ``restore(*, keep, merge, payload, actor) -> None``: undo ``move`` from its payload; raise
   ValidationError (one sentence) when a row cannot go back, e.g. a one-per-person rule now taken.
 
