@@ -279,7 +279,7 @@ def test_correction_into_another_persons_identity_names_them_and_offers_the_merg
     "change",
     [
         {"first_name": "  "},
-        {"date_of_birth": datetime.date.today() + datetime.timedelta(days=1)},
+        {"date_of_birth": datetime.date(2999, 1, 1)},
         {"first_name": "Ann", "reason": ""},
     ],
 )

@@ -39,6 +39,8 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         self.dry_run = options["dry_run"]
         self.counts = {"people": 0, "linked": 0, "queued": 0, "duplicates": 0}
+        # Pairs, not rows: both passes may meet the same pair, and a dry run rolls rows back.
+        self.pairs, self.duplicate_pairs = set(), set()
         last = ProposeLinksRun.objects.filter(finished_at__isnull=False).first()
         since = last.intakeq_until if last else None
         until = IntakeQPatient.objects.from_intakeq().aggregate(Max("created_at"))[
@@ -65,7 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{'Dry run: would have ' if self.dry_run else ''}matched {c['people']} people: "
             f"{c['linked']} linked automatically, {c['queued']} IntakeQ pairs and "
-            f"{c['duplicates']} possible duplicates queued for review."
+            f"{c['duplicates']} possible duplicates waiting for review."
         )
 
     def _pass(self, label, queryset, batch_size, one):
@@ -83,8 +85,10 @@ class Command(BaseCommand):
     def _tally(self, outcome):
         self.counts["people"] += 1
         self.counts["linked"] += outcome.link is not None
-        self.counts["queued"] += len(outcome.queued)
-        self.counts["duplicates"] += len(outcome.duplicates)
+        self.pairs.update((p.canonical_patient_id, p.intakeq_patient_id) for p in outcome.queued)
+        self.duplicate_pairs.update((d.first_id, d.second_id) for d in outcome.duplicates)
+        self.counts["queued"] = len(self.pairs)
+        self.counts["duplicates"] = len(self.duplicate_pairs)
 
     def _canonical_one(self, patient):
         self._tally(propose_links_for(canonical_patient=patient, include_duplicates=True))
