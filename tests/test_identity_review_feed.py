@@ -238,3 +238,31 @@ def test_the_gated_matcher_finds_the_same_candidates_and_scores_as_scoring_every
             for c in find_candidates(first_name=first, last_name=last, date_of_birth=dob, limit=999)
         )
         assert new == _score_everything(first, last, dob)
+
+
+def test_scenario_1_a_new_person_despite_candidates_queues_the_pairs():
+    from cm_program.services import cm_patient_enroll_new
+    from tests.factories import ContingencyManagementFactory, CPSSFactory
+
+    existing = PatientCanonicalFactory(
+        first_name="Jessica", last_name="Martinez", date_of_birth=DOB
+    )
+    IntakeQPatientFactory(first_name="Jessica", last_name="Martinez", date_of_birth=DOB)
+    shown = find_candidates(first_name="Jess", last_name="Martinez", date_of_birth=DOB)
+    cpss = CPSSFactory()
+
+    result = cm_patient_enroll_new(
+        actor=cpss.user,
+        first_name="Jess",
+        last_name="Martinez",
+        date_of_birth=DOB,
+        cm_data={},
+        cm_program=ContingencyManagementFactory(),
+        cpss_provider=cpss,
+        declined_candidates=shown,
+    )
+
+    new = result.enrollment.canonical_patient
+    assert LinkProposal.objects.get().canonical_patient == new
+    duplicate = DuplicateProposal.objects.get()
+    assert {duplicate.first_id, duplicate.second_id} == {new.pk, existing.pk}
