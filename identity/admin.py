@@ -6,7 +6,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from access_log.recording import PatientKind, record_patient_view
 from identity.evidence import canonical_side, reasons_in_words, side_by_side
 from identity.forms import CorrectionForm, MergeForm, RejectForm, UnmergeForm
 from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
@@ -41,9 +40,10 @@ def _require(request, permission):
         raise PermissionDenied
 
 
-def _log_views(request, *patients):
-    for patient in patients:
-        record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=patient.pk)
+def _log_views(model_admin, request, *patients):
+    # identity may not import access_log: the admin site wraps every ModelAdmin in
+    # staff.admin_site.ScopedAdminMixin, which logs the views for it.
+    model_admin.record_patient_views(request, "canonical", *(p.pk for p in patients))
 
 
 @admin.register(PatientCanonical)
@@ -145,7 +145,7 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, "Merged.", messages.SUCCESS)
                 return redirect("admin:identity_canonicalmerge_change", record.pk)
-        _log_views(request, keep, merge)
+        _log_views(self, request, keep, merge)
         return _page(
             request,
             self.admin_site,
@@ -198,7 +198,7 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, "Corrected.", messages.SUCCESS)
                 return redirect("admin:identity_patientcanonical_change", patient.pk)
-        _log_views(request, patient)
+        _log_views(self, request, patient)
         side = canonical_side(patient, "Now")
         return _page(
             request,
@@ -335,7 +335,7 @@ class CanonicalMergeAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, "Unmerged.", messages.SUCCESS)
                 return redirect("admin:identity_canonicalmerge_change", record.pk)
-        _log_views(request, record.keep, record.merged)
+        _log_views(self, request, record.keep, record.merged)
         return _page(
             request,
             self.admin_site,
@@ -417,7 +417,7 @@ class DuplicateProposalAdmin(admin.ModelAdmin):
                 self.message_user(request, "Recorded as different people.", messages.SUCCESS)
                 return redirect("admin:identity_duplicateproposal_changelist")
         first, second = proposal.first, proposal.second
-        _log_views(request, first, second)
+        _log_views(self, request, first, second)
         merge_url = reverse("admin:identity_patientcanonical_merge", args=[first.pk, second.pk])
         return _page(
             request,

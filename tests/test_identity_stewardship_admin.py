@@ -98,3 +98,15 @@ def test_rejecting_a_duplicate_from_its_page_needs_a_note(client):
     assert DuplicateProposal.objects.get().status == "pending"
     client.post(url, {"note": "Twins", "confirm": "on"})
     assert DuplicateProposal.objects.get().status == "rejected"
+
+
+def test_merge_preview_logs_a_view_of_both_people(client):
+    from access_log.models import PatientAccessLog
+
+    keep, other = PatientCanonicalFactory(), PatientCanonicalFactory()
+    client.force_login(admin_user())
+
+    client.get(merge_url(keep, other))
+
+    logged = set(PatientAccessLog.objects.values_list("patient_kind", "patient_id"))
+    assert logged == {("canonical", keep.pk), ("canonical", other.pk)}
