@@ -6,9 +6,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.admin import ReadOnlyAdminMixin
 from identity.evidence import canonical_side, reasons_in_words, side_by_side
 from identity.forms import CorrectionForm, MergeForm, RejectForm, UnmergeForm
 from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
+from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from identity.services import (
     CORRECT_PERMISSION,
     MERGE_PERMISSION,
@@ -266,8 +268,11 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
 
 
 @admin.register(CanonicalMerge)
-class CanonicalMergeAdmin(admin.ModelAdmin):
-    """Merge records: who, when, why, what moved and what was detached; unmerge from here."""
+class CanonicalMergeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Merge records: who, when, why, what moved and what was detached; unmerge from here.
+
+    Read-only: merges start from the merge page, which previews them.
+    """
 
     list_display = ["merged_at", "merged", "keep", "actor", "unmerged_at"]
     list_select_related = ["merged", "keep", "actor"]
@@ -284,15 +289,6 @@ class CanonicalMergeAdmin(admin.ModelAdmin):
         "unmerge_link",
     ]
     exclude = ["choices", "moved", "detached"]
-
-    def has_add_permission(self, request):
-        return False  # merges start from the merge page, which previews them
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -353,51 +349,13 @@ class CanonicalMergeAdmin(admin.ModelAdmin):
 
 
 @admin.register(DuplicateProposal)
-class DuplicateProposalAdmin(admin.ModelAdmin):
+class DuplicateProposalAdmin(PairReviewAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Two canonical rows that may be one person: open one to decide (merge, or reject)."""
 
     list_display = ["first", "second", "score", "reasons_display", "status", "decide_link"]
     list_filter = ["status"]
     list_select_related = ["first", "second"]
-    readonly_fields = [
-        "first",
-        "second",
-        "score",
-        "reasons",
-        "status",
-        "proposed_at",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-    ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:pk>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="identity_duplicateproposal_decide",
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.display(description="Why proposed")
-    def reasons_display(self, obj):
-        return "; ".join(reasons_in_words(obj.reasons))
-
-    @admin.display(description="Decide")
-    def decide_link(self, obj):
-        url = reverse("admin:identity_duplicateproposal_decide", args=[obj.pk])
-        return format_html('<a href="{}">Compare and decide</a>', url)
+    readonly_fields = ["first", "second", *DECISION_FIELDS]
 
     def decide_view(self, request, pk):
         _require(request, REVIEW_PERMISSION)

@@ -5,12 +5,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
 
 from access_log.recording import PatientKind, record_patient_view
 from identity.evidence import canonical_side, intakeq_side, reasons_in_words, side_by_side
 from identity.forms import SAME, PairDecisionForm
+from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
 from intakeq_link.services import (
     REVIEW_PERMISSION,
@@ -91,7 +90,7 @@ class PendingFirst(admin.SimpleListFilter):
 
 
 @admin.register(LinkProposal)
-class LinkProposalAdmin(_ReviewerOnly, admin.ModelAdmin):
+class LinkProposalAdmin(PairReviewAdminMixin, _ReviewerOnly, admin.ModelAdmin):
     """The review queue: pending pairs first; open one to compare both records and decide."""
 
     list_display = [
@@ -110,27 +109,7 @@ class LinkProposalAdmin(_ReviewerOnly, admin.ModelAdmin):
     list_select_related = ["canonical_patient", "intakeq_patient", "decided_by"]
     search_fields = ["canonical_patient__last_name_normalized", "intakeq_patient__last_name"]
     ordering = ["-score", "proposed_at"]
-    readonly_fields = [
-        "canonical_patient",
-        "intakeq_patient",
-        "score",
-        "reasons",
-        "status",
-        "proposed_at",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-    ]
-
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:pk>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="intakeq_link_linkproposal_decide",
-            ),
-            *super().get_urls(),
-        ]
+    readonly_fields = ["canonical_patient", "intakeq_patient", *DECISION_FIELDS]
 
     @admin.display(description="Canonical DOB")
     def canonical_date_of_birth(self, obj):
@@ -139,15 +118,6 @@ class LinkProposalAdmin(_ReviewerOnly, admin.ModelAdmin):
     @admin.display(description="IntakeQ DOB")
     def intakeq_date_of_birth(self, obj):
         return obj.intakeq_patient.date_of_birth
-
-    @admin.display(description="Why proposed")
-    def reasons_display(self, obj):
-        return "; ".join(reasons_in_words(obj.reasons))
-
-    @admin.display(description="Decide")
-    def decide_link(self, obj):
-        url = reverse("admin:intakeq_link_linkproposal_decide", args=[obj.pk])
-        return format_html('<a href="{}">Compare and decide</a>', url)
 
     def decide_view(self, request, pk):
         """Both records side by side with the evidence; a confirmed decision with a note
