@@ -1,7 +1,7 @@
 import pghistory
 
 from cm_program.models import Enrollment, PatientCM, SupervisorRequest
-from identity.models import PatientCanonical
+from identity.models import CanonicalMerge, PatientCanonical
 from intakeq_link.models import PatientIntakeQLink
 from providers.models import ProviderCM
 
@@ -55,4 +55,10 @@ SupervisorRequestEvent = _event_model(
     "SupervisorRequestEvent",
     "audit_cm_supervisor_requests_event",
     "request for a supervisor change",
+)
+CanonicalMergeEvent = _event_model(
+    CanonicalMerge,
+    "CanonicalMergeEvent",
+    "audit_patients_canonical_merge_event",
+    "canonical patient merge change",
 )

@@ -148,7 +148,13 @@ def _as_person(candidate: Candidate, person: PatientCanonical) -> Candidate:
 
 
 def enrollment_candidates(
-    *, user, first_name: str, last_name: str, date_of_birth: datetime.date
+    *,
+    user,
+    first_name: str,
+    last_name: str,
+    date_of_birth: datetime.date,
+    phone: str | None = None,
+    email: str | None = None,
 ) -> EnrollmentCandidates:
     """The matcher's candidates at or above the review score, scoped to what ``user`` may see.
 
@@ -162,7 +168,11 @@ def enrollment_candidates(
     candidates = [
         c
         for c in find_candidates(
-            first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
+            first_name=first_name,
+            last_name=last_name,
+            date_of_birth=date_of_birth,
+            phone=phone,
+            email=email,
         )
         if c.score >= review_min
     ]

@@ -24,7 +24,7 @@ from cm_program.selectors import people_in_cm_hidden_from
 from identity.models import PatientCanonical
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
-from intakeq_link.services import intakeq_link_create
+from intakeq_link.services import declined_candidates_queue, intakeq_link_create
 from providers.models import ProviderCM
 
 # CM data a CPSS may edit; identity lives in patients_canonical, status follows the enrollments.
@@ -306,12 +306,14 @@ def cm_patient_enroll_new(
     same_intakeq_patient: IntakeQPatient | None = None,
     intakeq_confidence: Decimal | None = None,
     submission_key: str | None = None,
+    declined_candidates=None,
 ) -> EnrollResult:
     """Scenario 1: a person new to CM (e.g. from acute care).
 
     ``same_person`` / ``same_intakeq_patient``: the staff member said the matcher's candidate is
     this person. Otherwise the typed identity is found-or-created, so an exact (normalized) match
-    is always that person, never a second row.
+    is always that person, never a second row; ``declined_candidates`` (the matcher's candidates
+    the page showed) then go to the review queues when at or above the review score.
     """
     submission = _claim_submission(submission_key, actor)
     if same_person is not None:
@@ -326,6 +328,8 @@ def cm_patient_enroll_new(
         canonical, created = find_or_create_canonical_patient(
             first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
         )
+        if declined_candidates:
+            declined_candidates_queue(canonical_patient=canonical, candidates=declined_candidates)
     return _enroll_canonical(
         canonical=canonical,
         canonical_created=created,

@@ -278,6 +278,8 @@ class EnrollNewView(View):
             first_name=data["first_name"],
             last_name=data["last_name"],
             date_of_birth=data["date_of_birth"],
+            phone=data.get("phone"),
+            email=data.get("email"),
         )
         if action == "request_review" and (match := found.hidden_match) is not None:
             return _queue_for_supervisor(
@@ -319,6 +321,8 @@ class EnrollNewView(View):
                 same_intakeq_patient=same_iq,
                 intakeq_confidence=confidence,
                 submission_key=data["submission_key"],
+                # Scenario 1: "a new person" although the page offered candidates: queue them.
+                declined_candidates=found.shown if choice == "new" else None,
             )
         except services.AlreadySubmitted as exc:
             return _already_submitted(request, exc)

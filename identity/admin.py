@@ -1,8 +1,51 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from identity.models import PatientCanonical
+from core.admin import ReadOnlyAdminMixin
+from identity.evidence import canonical_side, reasons_in_words, side_by_side
+from identity.forms import CorrectionForm, MergeForm, RejectForm, UnmergeForm
+from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
+from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
+from identity.services import (
+    CORRECT_PERMISSION,
+    MERGE_PERMISSION,
+    REVIEW_PERMISSION,
+    UNMERGE_PERMISSION,
+    canonical_patient_correct,
+    canonical_patients_merge,
+    canonical_patients_unmerge,
+    duplicate_proposal_reject,
+    merge_preview,
+)
+
+PAIR_TEMPLATE = "admin/identity/pair_page.html"
+
+
+def _page(request, admin_site, context):
+    return TemplateResponse(
+        request, PAIR_TEMPLATE, {**admin_site.each_context(request), "score": None, **context}
+    )
+
+
+def _errors(form, exc: ValidationError) -> None:
+    for message in exc.messages:
+        form.add_error(None, message)
+
+
+def _require(request, permission):
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _log_views(model_admin, request, *patients):
+    # identity may not import access_log: the admin site wraps every ModelAdmin in
+    # staff.admin_site.ScopedAdminMixin, which logs the views for it.
+    model_admin.record_patient_views(request, "canonical", *(p.pk for p in patients))
 
 
 @admin.register(PatientCanonical)
@@ -11,21 +54,46 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
 
     identity imports no other app, so these are read-only summaries over reverse relations
     (``cm_record``, ``intakeq_link``, ``enrollments``); changes go through each app's own pages.
+    The identity itself is corrected (with a reason) and merged on pages of their own.
     """
 
-    list_display = ["last_name", "first_name", "date_of_birth", "created_at"]
+    list_display = ["last_name", "first_name", "date_of_birth", "merged_into", "created_at"]
     search_fields = ["last_name_normalized", "first_name_normalized"]
     date_hierarchy = "created_at"
     readonly_fields = [
         "id",
         "first_name_normalized",
         "last_name_normalized",
+        "merged_into",
         "created_at",
         "updated_at",
+        "stewardship",
         "cm_record_summary",
         "intakeq_link_summary",
         "enrollments_summary",
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # An existing identity changes only through the correction page (reason, audit).
+        return ["first_name", "last_name", "date_of_birth", *self.readonly_fields]
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:keep_id>/merge/<uuid:merge_id>/",
+                wrap(self.merge_view),
+                name="identity_patientcanonical_merge",
+            ),
+            path(
+                "<uuid:pk>/correct/",
+                wrap(self.correct_view),
+                name="identity_patientcanonical_correct",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -40,6 +108,113 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
                 )
             )
         return queryset
+
+    @admin.display(description="Identity")
+    def stewardship(self, obj):
+        if not obj.pk:
+            return "—"
+        if obj.merged_into_id:
+            return format_html(
+                'Merged into <a href="{}">{}</a>',
+                reverse("admin:identity_patientcanonical_change", args=[obj.merged_into_id]),
+                obj.merged_into,
+            )
+        return format_html(
+            '<a href="{}">Correct the name or date of birth</a>',
+            reverse("admin:identity_patientcanonical_correct", args=[obj.pk]),
+        )
+
+    def merge_view(self, request, keep_id, merge_id):
+        _require(request, MERGE_PERMISSION)
+        visible = self.get_queryset(request)
+        keep = get_object_or_404(visible, pk=keep_id)
+        merge = get_object_or_404(visible, pk=merge_id)
+        previews = merge_preview(keep=keep, merge=merge)
+        choices = [c for preview in previews.values() for c in preview.choices]
+        blockers = [b for preview in previews.values() for b in preview.blockers]
+        form = MergeForm(request.POST or None, choices=choices)
+        if request.method == "POST" and not blockers and form.is_valid():
+            try:
+                record = canonical_patients_merge(
+                    keep=keep,
+                    merge=merge,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    choices=form.merge_choices(),
+                )
+            except ValidationError as exc:
+                _errors(form, exc)
+            else:
+                self.message_user(request, "Merged.", messages.SUCCESS)
+                return redirect("admin:identity_canonicalmerge_change", record.pk)
+        _log_views(self, request, keep, merge)
+        return _page(
+            request,
+            self.admin_site,
+            {
+                "title": "Merge two records of one person",
+                "intro": "The right-hand record is merged into the left-hand one, which is kept.",
+                "left": canonical_side(keep, "Kept"),
+                "right": canonical_side(merge, "Merged into the kept one"),
+                "rows": side_by_side(canonical_side(keep), canonical_side(merge)),
+                "moves": [m for preview in previews.values() for m in preview.moves],
+                "blockers": blockers,
+                "form": None if blockers else form,
+                "submit_label": "Merge",
+                "links": [
+                    (
+                        "Keep the other one instead",
+                        reverse("admin:identity_patientcanonical_merge", args=[merge.pk, keep.pk]),
+                    )
+                ],
+            },
+        )
+
+    def correct_view(self, request, pk):
+        _require(request, CORRECT_PERMISSION)
+        patient = get_object_or_404(self.get_queryset(request), pk=pk)
+        initial = {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "date_of_birth": patient.date_of_birth,
+        }
+        form = CorrectionForm(request.POST or None, initial=initial)
+        links = []
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                canonical_patient_correct(
+                    patient=patient,
+                    actor=request.user,
+                    reason=data["reason"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    date_of_birth=data["date_of_birth"],
+                )
+            except ValidationError as exc:
+                _errors(form, exc)
+                if getattr(exc, "code", None) == "same_as_other":
+                    other = exc.params["other_id"]
+                    url = reverse("admin:identity_patientcanonical_merge", args=[other, patient.pk])
+                    links.append(("Merge this person into the other one", url))
+            else:
+                self.message_user(request, "Corrected.", messages.SUCCESS)
+                return redirect("admin:identity_patientcanonical_change", patient.pk)
+        _log_views(self, request, patient)
+        side = canonical_side(patient, "Now")
+        return _page(
+            request,
+            self.admin_site,
+            {
+                "title": "Correct an identity",
+                "left": side,
+                "right": canonical_side(patient, ""),
+                "rows": [row[:2] + ("",) for row in side_by_side(side, side)],
+                "form": form,
+                "submit_label": "Correct",
+                "links": links,
+            },
+        )
 
     @admin.display(description="CM record")
     def cm_record_summary(self, obj):
@@ -89,4 +264,134 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
                     for e in enrollments
                 ),
             ),
+        )
+
+
+@admin.register(CanonicalMerge)
+class CanonicalMergeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Merge records: who, when, why, what moved and what was detached; unmerge from here.
+
+    Read-only: merges start from the merge page, which previews them.
+    """
+
+    list_display = ["merged_at", "merged", "keep", "actor", "unmerged_at"]
+    list_select_related = ["merged", "keep", "actor"]
+    readonly_fields = [
+        "keep",
+        "merged",
+        "actor",
+        "reason",
+        "merged_at",
+        "detached_rows",
+        "unmerged_at",
+        "unmerged_by",
+        "unmerge_reason",
+        "unmerge_link",
+    ]
+    exclude = ["choices", "moved", "detached"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:pk>/unmerge/",
+                self.admin_site.admin_view(self.unmerge_view),
+                name="identity_canonicalmerge_unmerge",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Detached rows")
+    def detached_rows(self, obj):
+        if not obj.detached:
+            return "None"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((d["row"],) for d in obj.detached))
+        )
+
+    @admin.display(description="Unmerge")
+    def unmerge_link(self, obj):
+        if obj.unmerged_at is not None:
+            return "Undone"
+        return format_html(
+            '<a href="{}">Unmerge…</a>',
+            reverse("admin:identity_canonicalmerge_unmerge", args=[obj.pk]),
+        )
+
+    def unmerge_view(self, request, pk):
+        _require(request, UNMERGE_PERMISSION)
+        record = get_object_or_404(CanonicalMerge.objects.select_related("keep", "merged"), pk=pk)
+        form = UnmergeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                canonical_patients_unmerge(
+                    merge_record=record, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                _errors(form, exc)
+            else:
+                self.message_user(request, "Unmerged.", messages.SUCCESS)
+                return redirect("admin:identity_canonicalmerge_change", record.pk)
+        _log_views(self, request, record.keep, record.merged)
+        return _page(
+            request,
+            self.admin_site,
+            {
+                "title": "Unmerge",
+                "intro": f"Merged on {record.merged_at:%Y-%m-%d}: {record.reason}",
+                "left": canonical_side(record.keep, "Kept"),
+                "right": canonical_side(record.merged, "Merged"),
+                "rows": side_by_side(canonical_side(record.keep), canonical_side(record.merged)),
+                "detached": record.detached,
+                "form": None if record.unmerged_at else form,
+                "submit_label": "Unmerge",
+            },
+        )
+
+
+@admin.register(DuplicateProposal)
+class DuplicateProposalAdmin(PairReviewAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Two canonical rows that may be one person: open one to decide (merge, or reject)."""
+
+    list_display = ["first", "second", "score", "reasons_display", "status", "decide_link"]
+    list_filter = ["status"]
+    list_select_related = ["first", "second"]
+    readonly_fields = ["first", "second", *DECISION_FIELDS]
+
+    def decide_view(self, request, pk):
+        _require(request, REVIEW_PERMISSION)
+        proposal = get_object_or_404(
+            DuplicateProposal.objects.select_related("first", "second"), pk=pk
+        )
+        pending = proposal.status == DuplicateProposal.Status.PENDING
+        form = RejectForm(request.POST or None)
+        if request.method == "POST" and pending and form.is_valid():
+            try:
+                duplicate_proposal_reject(
+                    proposal=proposal, actor=request.user, note=form.cleaned_data["note"]
+                )
+            except ValidationError as exc:
+                _errors(form, exc)
+            else:
+                self.message_user(request, "Recorded as different people.", messages.SUCCESS)
+                return redirect("admin:identity_duplicateproposal_changelist")
+        first, second = proposal.first, proposal.second
+        _log_views(self, request, first, second)
+        merge_url = reverse("admin:identity_patientcanonical_merge", args=[first.pk, second.pk])
+        return _page(
+            request,
+            self.admin_site,
+            {
+                "title": "Possible duplicate: one person or two?",
+                "intro": f"Status: {proposal.get_status_display()}. "
+                "Same person: merge them (the next page previews the merge). "
+                "Different people: say why below; the pair is never proposed again.",
+                "left": canonical_side(first, "One record"),
+                "right": canonical_side(second, "The other record"),
+                "rows": side_by_side(canonical_side(first), canonical_side(second)),
+                "score": proposal.score,
+                "reasons": reasons_in_words(proposal.reasons),
+                "links": [("Same person: preview the merge", merge_url)] if pending else [],
+                "form": form if pending else None,
+                "submit_label": "Different people",
+            },
         )

@@ -13,24 +13,29 @@ Two steps, as record linkage does it:
    common slip away from it (``identity.dates.date_of_birth_variants``: day/month swapped, two
    digits transposed, one digit off), plus, for canonical patients, the same normalized name with
    any date of birth (so a father or son shows up as a *low* candidate, explained).
-2. **Scoring** (here, in Python, on a few hundred rows at most): each name is compared with
-   rapidfuzz/jellyfish and the nickname table (identity.names), both name orders are tried, and
-   the date difference scales the result. The reasons say which rules fired.
+2. **Scoring** (here, in Python, on a few hundred rows at most): first a vectorized gate
+   (``rapidfuzz.process`` over the whole block in C: Jaro-Winkler and Damerau-Levenshtein) drops
+   the records no name of which can be strong, which can never reach MIN_CANDIDATE_SCORE; the
+   few left are scored one by one: each name is compared with rapidfuzz/jellyfish and the
+   nickname table (identity.names), both name orders are tried, and the date difference scales
+   the result. Phone and email, when both sides have them, raise or lower it (``same_phone``,
+   ``same_email``). The reasons say which rules fired.
 """
 
 import datetime
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from identity import dates, names
 from identity.models import PatientCanonical
-from identity.normalization import normalize_name
+from identity.normalization import normalize_email, normalize_name, normalize_phone
 from identity.validators import clean_date_of_birth, clean_person_name
 
 CANONICAL = "canonical"
@@ -41,6 +46,20 @@ SWAPPED = "first_last_swapped"
 HYPHENATED = "hyphenated_last_name"
 LAST_NAME_CHANGED = "last_name_changed"
 FIRST_NAME_DIFFERS = "first_name_differs"
+SAME_PHONE = "same_phone"
+SAME_EMAIL = "same_email"
+PHONE_DIFFERS = "phone_differs"
+EMAIL_DIFFERS = "email_differs"
+
+# Contact evidence. Agreement on a phone or an email closes this share of the gap to 1, but only
+# for a person whose names are both strong and whose date is exact or one slip away: twins and a
+# father and son share a household's phone, so it must never lift them. A disagreement costs a
+# little: people change numbers and addresses.
+CONTACT_AGREEMENT_LIFT = 0.5
+CONTACT_DISAGREEMENT_FACTOR = 0.97
+_LIFTABLE_DATES = frozenset(
+    {dates.EXACT, dates.DAY_MONTH_SWAPPED, dates.TRANSPOSED, dates.ONE_DIGIT}
+)
 
 # Swapped names are very likely one person, but a form filled in the wrong way round deserves a
 # human look before an automatic link.
@@ -80,6 +99,8 @@ class PersonRecord:
     # The names through identity.normalization, when the source already has them (saves work).
     first_name_normalized: str | None = None
     last_name_normalized: str | None = None
+    phone: str | None = None  # as stored; compared after identity.normalization
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +145,9 @@ def _canonical_records(first_name, last_name, date_of_birth):
     )
     rows = (
         PatientCanonical.objects.filter(
-            Q(date_of_birth__in=blocking_dates(date_of_birth)) | same_name
+            Q(date_of_birth__in=blocking_dates(date_of_birth)) | same_name,
+            # A merged row is not a person of its own any more; its kept person is found.
+            merged_into__isnull=True,
         )
         .order_by()  # ranking happens after scoring; a SQL sort would only cost time
         .values_list(
@@ -143,6 +166,28 @@ def _canonical_records(first_name, last_name, date_of_birth):
 register_candidate_source(CANONICAL, _canonical_records)
 
 
+def _with_canonical_contact(records: list[PersonRecord]) -> list[PersonRecord]:
+    """Canonical records with the phone and email of their CM record, read only when the query
+    has contact evidence and only for the records worth scoring (joining every lookup's block
+    to patients_cm cost more than the whole lookup). The CM record is reached by its reverse
+    relation's name: identity imports no other app."""
+    ids = [r.pk for r in records if r.source == CANONICAL]
+    if not ids:
+        return records
+    contact = {
+        pk: (phone, email)
+        for pk, phone, email in PatientCanonical.objects.filter(pk__in=ids)
+        .order_by()
+        .values_list("pk", "cm_record__phone", "cm_record__email")
+    }
+    return [
+        replace(r, phone=contact[r.pk][0], email=contact[r.pk][1])
+        if r.source == CANONICAL and r.pk in contact
+        else r
+        for r in records
+    ]
+
+
 @dataclass(frozen=True)
 class _Query:
     first_name: str
@@ -150,17 +195,45 @@ class _Query:
     date_of_birth: datetime.date
     first: str  # normalized
     last: str
+    phone: str | None = None  # normalized
+    email: str | None = None
+
+
+def _normalized_names(record: PersonRecord) -> tuple[str, str]:
+    first, last = record.first_name_normalized, record.last_name_normalized
+    if first is None or last is None:
+        return normalize_name(record.first_name), normalize_name(record.last_name)
+    return first, last
 
 
 def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str, ...]]:
     """Score one record against the query: (0..1, reasons). Pure: no database."""
-    first = record.first_name_normalized
-    last = record.last_name_normalized
-    if first is None or last is None:
-        first, last = normalize_name(record.first_name), normalize_name(record.last_name)
+    score, reasons, liftable = _identity_score(query, record)
+    if score == 0.0 or (query.phone is None and query.email is None):
+        return score, reasons
+    extra: list[str] = []
+    for mine, theirs, same, differs in (
+        (query.phone, normalize_phone(record.phone), SAME_PHONE, PHONE_DIFFERS),
+        (query.email, normalize_email(record.email), SAME_EMAIL, EMAIL_DIFFERS),
+    ):
+        if mine is None or theirs is None:
+            continue
+        if mine == theirs:
+            extra.append(same)
+            if liftable and score < 1.0:
+                score = min(score + (1.0 - score) * CONTACT_AGREEMENT_LIFT, 0.99)
+        else:
+            extra.append(differs)
+            score *= CONTACT_DISAGREEMENT_FACTOR
+    return score, (*reasons, *extra)
+
+
+def _identity_score(query: _Query, record: PersonRecord) -> tuple[float, tuple[str, ...], bool]:
+    """Names and date of birth: (0..1, reasons, whether contact agreement may lift it)."""
+    first, last = _normalized_names(record)
     date_kind = dates.compare_dates(query.date_of_birth, record.date_of_birth)
     if date_kind != dates.EXACT and not _names_worth_comparing(query, first, last):
-        return 0.0, ()
+        return 0.0, (), False
     reasons: list[str] = []
 
     typed_first, typed_last = record.first_name.strip(), record.last_name.strip()
@@ -188,9 +261,16 @@ def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str,
         reasons.append(date_kind)
     score = name_score * dates.DATE_FACTORS[date_kind]
 
+    # Both names strong (straight, or swapped at a discount); not a changed or different name.
+    liftable = (
+        date_kind in _LIFTABLE_DATES
+        and name_score >= names.STRONG * SWAPPED_FACTOR
+        and LAST_NAME_CHANGED not in reasons
+        and FIRST_NAME_DIFFERS not in reasons
+    )
     if typed_first == query.first_name and typed_last == query.last_name and not reasons:
-        return 1.0, (EXACT,)
-    return min(score, 0.99), tuple(dict.fromkeys(reasons))
+        return 1.0, (EXACT,), True
+    return min(score, 0.99), tuple(dict.fromkeys(reasons)), liftable
 
 
 def _names_worth_comparing(query: _Query, first: str, last: str) -> bool:
@@ -235,39 +315,127 @@ def _as_decimal(score: float) -> Decimal:
     return Decimal(str(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def find_candidates(*, first_name, last_name, date_of_birth, limit=10) -> list[Candidate]:
+def _worth_scoring(query: _Query, records: list[PersonRecord]) -> list[PersonRecord]:
+    """The records of the block that could reach MIN_CANDIDATE_SCORE, found in one pass in C.
+
+    A record scores that high only if one of its names is *strong* against the query's
+    (identity.names: equal, compact-equal, nickname, compound, typo within budget, or phonetic
+    with Jaro-Winkler >= 0.7), as the first name, the last name (or a hyphenated part of it), or
+    swapped. Each of those implies Jaro-Winkler >= 0.7, a Damerau-Levenshtein distance within
+    the typo budget, a nickname, or a shared name part, and those four are what is checked here:
+    a superset of the viable records, so the results equal scoring every record one by one
+    (tests/test_matching.py compares the two on a sample).
+    """
+    if len(records) < 8:
+        return records
+    pairs = [_normalized_names(record) for record in records]
+    firsts = [first for first, _ in pairs]
+    lasts = [last for _, last in pairs]
+    viable: set[int] = set()
+    for name, choices in ((query.first, firsts), (query.last, lasts), (query.first, lasts)):
+        viable.update(
+            index
+            for _, _, index in process.extract(
+                name, choices, scorer=JaroWinkler.similarity, score_cutoff=0.7, limit=None
+            )
+        )
+        compact = name.replace(" ", "")
+        compact_choices = [choice.replace(" ", "") for choice in choices]
+        viable.update(
+            index
+            for choice, distance, index in process.extract(
+                compact,
+                compact_choices,
+                scorer=DamerauLevenshtein.distance,
+                score_cutoff=2,
+                limit=None,
+            )
+            if distance <= names.typo_budget(compact, choice)
+        )
+    may_be_nickname = bool(names.related_names(query.first))
+    for index, (first, last) in enumerate(pairs):
+        if index in viable:
+            continue
+        if (
+            (may_be_nickname and names.are_nicknames(query.first, first))
+            or (may_be_nickname and names.are_nicknames(query.first, last))
+            or " " in query.first + first + query.last + last
+            and (
+                _shares_a_part(query.first, first)
+                or _shares_a_part(query.last, last)
+                or _shares_a_part(query.first, last)
+            )
+        ):
+            viable.add(index)
+    return [records[index] for index in sorted(viable)]
+
+
+def _shares_a_part(a: str, b: str) -> bool:
+    return bool(set(a.split()) & set(b.split()))
+
+
+def find_candidates(
+    *, first_name, last_name, date_of_birth, limit=10, phone=None, email=None
+) -> list[Candidate]:
     """Records that may be this person, best first (score, then name), at most ``limit``.
 
+    ``phone`` and ``email`` (optional) are weighed against the records that have them.
     Raises ValidationError for a blank name or an impossible date of birth, like the services.
     """
     first_name = clean_person_name(first_name, label="first_name")
     last_name = clean_person_name(last_name, label="last_name")
     date_of_birth = clean_date_of_birth(date_of_birth)
+    records = []
+    for source in _sources.values():
+        records.extend(source(first_name, last_name, date_of_birth))
+    return score_people(
+        first_name=first_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        records=records,
+        phone=phone,
+        email=email,
+    )[:limit]
+
+
+def score_people(
+    *, first_name, last_name, date_of_birth, records, phone=None, email=None
+) -> list[Candidate]:
+    """The scoring half of find_candidates, for records found elsewhere (migrate_cm_legacy):
+    the ``records`` (PersonRecords) that may be this person, scored, best first.
+
+    The one definition of "same person" in the project: compare the scores with
+    auto_link_min_score() and review_min_score().
+    """
     query = _Query(
-        first_name,
-        last_name,
+        first_name.strip(),
+        last_name.strip(),
         date_of_birth,
         normalize_name(first_name),
         normalize_name(last_name),
+        normalize_phone(phone),
+        normalize_email(email),
     )
+    records = _worth_scoring(query, list(records))
+    if query.phone is not None or query.email is not None:
+        records = _with_canonical_contact(records)
     candidates = []
-    for source in _sources.values():
-        for record in source(first_name, last_name, date_of_birth):
-            score, reasons = score_record(query, record)
-            if score < MIN_CANDIDATE_SCORE:
-                continue
-            candidates.append(
-                Candidate(
-                    source=record.source,
-                    pk=record.pk,
-                    first_name=record.first_name,
-                    last_name=record.last_name,
-                    date_of_birth=record.date_of_birth,
-                    score=_as_decimal(score),
-                    reasons=reasons,
-                )
+    for record in records:
+        score, reasons = score_record(query, record)
+        if score < MIN_CANDIDATE_SCORE:
+            continue
+        candidates.append(
+            Candidate(
+                source=record.source,
+                pk=record.pk,
+                first_name=record.first_name,
+                last_name=record.last_name,
+                date_of_birth=record.date_of_birth,
+                score=_as_decimal(score),
+                reasons=reasons,
             )
+        )
     candidates.sort(
         key=lambda c: (-c.score, c.source, c.last_name, c.first_name, str(c.pk)),
     )
-    return candidates[:limit]
+    return candidates

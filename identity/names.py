@@ -57,6 +57,11 @@ def known_given_names() -> frozenset[str]:
     return frozenset(_nickname_graph()) | listed
 
 
+def related_names(name: str) -> frozenset[str]:
+    """The names the nickname table relates to ``name`` (empty: it can be nobody's nickname)."""
+    return _nickname_graph().get(name, frozenset())
+
+
 def are_nicknames(a: str, b: str) -> bool:
     """Bob and Robert (listed), or Bob and Rob (both short for Robert)."""
     graph = _nickname_graph()
@@ -86,7 +91,8 @@ def _distinct_names(a: str, b: str) -> bool:
     return a in known and b in known
 
 
-def _typo_budget(a: str, b: str) -> int:
+def typo_budget(a: str, b: str) -> int:
+    """How many edits (Damerau-Levenshtein) two compacted names may differ by and be a typo."""
     shortest = min(len(a), len(b))
     if shortest <= 3:
         return 0
@@ -110,7 +116,7 @@ def compare_names(a: str, b: str, *, given_name: bool) -> NameMatch:
         a_tokens, b_tokens = set(a.split()), set(b.split())
         if min(len(a_tokens), len(b_tokens)) >= 1 and (a_tokens < b_tokens or b_tokens < a_tokens):
             return NameMatch(_SCORES[COMPOUND], COMPOUND)  # "Mary" / "Mary Ann"
-    if DamerauLevenshtein.distance(a_compact, b_compact) <= _typo_budget(a_compact, b_compact):
+    if DamerauLevenshtein.distance(a_compact, b_compact) <= typo_budget(a_compact, b_compact):
         return NameMatch(_SCORES[TYPO], TYPO)
     if jellyfish.metaphone(a_compact) == jellyfish.metaphone(b_compact) and (
         _similarity(a, b) >= 0.7

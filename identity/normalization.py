@@ -12,6 +12,8 @@ trimmed. The name as typed is kept for display.
 import re
 import unicodedata
 
+import phonenumbers
+
 # Letters NFD does not decompose.
 _EXTRA_FOLDS = str.maketrans(
     {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "t", "æ": "a", "œ": "o", "ß": "s", "ı": "i"}
@@ -43,3 +45,19 @@ def normalize_name(name: str) -> str:
     without_marks = "".join(ch for ch in decomposed if not ("\u0300" <= ch <= "\u036f"))
     folded = without_marks.lower().translate(_EXTRA_FOLDS)
     return _SEPARATORS.sub(" ", _DROPPED.sub("", folded)).strip()
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """The ten digits of a US number however typed ('(801) 555-0100', '+1 801.555.0100'), else
+    the digits as typed when they are not a US number; None when there are fewer than 7."""
+    digits = phonenumbers.normalize_digits_only(phone or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits if len(digits) >= 7 else None
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Lower case, trimmed; None unless it looks like an address (something@something)."""
+    value = (email or "").strip().lower()
+    local, at, domain = value.partition("@")
+    return value if at and local and domain else None

@@ -3,8 +3,14 @@ import uuid
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 
-from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
+from access_log.recording import PatientKind, record_patient_view
+from identity.evidence import canonical_side, intakeq_side, reasons_in_words, side_by_side
+from identity.forms import SAME, PairDecisionForm
+from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
+from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
 from intakeq_link.services import (
     REVIEW_PERMISSION,
     intakeq_link_create,
@@ -84,8 +90,8 @@ class PendingFirst(admin.SimpleListFilter):
 
 
 @admin.register(LinkProposal)
-class LinkProposalAdmin(_ReviewerOnly, admin.ModelAdmin):
-    """The review queue: pending pairs first; select rows, then 'Same person' or 'Different'."""
+class LinkProposalAdmin(PairReviewAdminMixin, _ReviewerOnly, admin.ModelAdmin):
+    """The review queue: pending pairs first; open one to compare both records and decide."""
 
     list_display = [
         "canonical_patient",
@@ -97,23 +103,13 @@ class LinkProposalAdmin(_ReviewerOnly, admin.ModelAdmin):
         "status",
         "decided_by",
         "decided_at",
+        "decide_link",
     ]
     list_filter = [PendingFirst]
     list_select_related = ["canonical_patient", "intakeq_patient", "decided_by"]
     search_fields = ["canonical_patient__last_name_normalized", "intakeq_patient__last_name"]
     ordering = ["-score", "proposed_at"]
-    actions = ["confirm_same_person", "reject_different_people"]
-    readonly_fields = [
-        "canonical_patient",
-        "intakeq_patient",
-        "score",
-        "reasons",
-        "status",
-        "proposed_at",
-        "decided_by",
-        "decided_at",
-        "decision_note",
-    ]
+    readonly_fields = ["canonical_patient", "intakeq_patient", *DECISION_FIELDS]
 
     @admin.display(description="Canonical DOB")
     def canonical_date_of_birth(self, obj):
@@ -123,46 +119,54 @@ class LinkProposalAdmin(_ReviewerOnly, admin.ModelAdmin):
     def intakeq_date_of_birth(self, obj):
         return obj.intakeq_patient.date_of_birth
 
-    @admin.display(description="Why proposed")
-    def reasons_display(self, obj):
-        return ", ".join(reason.replace("_", " ") for reason in obj.reasons)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def decide_view(self, request, pk):
+        """Both records side by side with the evidence; a confirmed decision with a note
+        (required to reject)."""
         if not request.user.has_perm(REVIEW_PERMISSION):
-            return {}
-        return actions
-
-    def _decide(self, request, queryset, service, verb):
-        done, failed = 0, 0
-        for proposal in queryset.filter(status=LinkProposal.Status.PENDING):
+            raise PermissionDenied
+        proposal = get_object_or_404(
+            LinkProposal.objects.select_related("canonical_patient"), pk=pk
+        )
+        intakeq = IntakeQPatient.objects.filter(pk=proposal.intakeq_patient_id).first()
+        pending = proposal.status == LinkProposal.Status.PENDING
+        form = PairDecisionForm(request.POST or None, same_label="Same person: link them")
+        if request.method == "POST" and pending and form.is_valid():
+            service = (
+                link_proposal_confirm
+                if form.cleaned_data["decision"] == SAME
+                else link_proposal_reject
+            )
             try:
-                service(proposal=proposal, actor=request.user)
-                done += 1
-            except (ValidationError, PermissionDenied) as exc:
-                failed += 1
-                # Messages name no patient: the row stays in the list for staff to see.
-                self.message_user(
-                    request, f"One pair was not {verb}: {_first_message(exc)}", messages.ERROR
-                )
-        if done:
-            self.message_user(request, f"{done} pair(s) {verb}.", messages.SUCCESS)
-        if not done and not failed:
-            self.message_user(request, "Only pending pairs can be decided.", messages.WARNING)
-
-    @admin.action(description="Same person: link them")
-    def confirm_same_person(self, request, queryset):
-        self._decide(request, queryset, link_proposal_confirm, "linked")
-
-    @admin.action(description="Different people: never propose again")
-    def reject_different_people(self, request, queryset):
-        self._decide(request, queryset, link_proposal_reject, "rejected")
-
-
-def _first_message(exc) -> str:
-    if isinstance(exc, ValidationError):
-        return exc.messages[0]
-    return str(exc)
+                service(proposal=proposal, actor=request.user, note=form.cleaned_data["note"])
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(request, "Decision recorded.", messages.SUCCESS)
+                return redirect("admin:intakeq_link_linkproposal_changelist")
+        canonical = proposal.canonical_patient
+        record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=canonical.pk)
+        if intakeq is not None:
+            record_patient_view(request, patient_kind=PatientKind.INTAKEQ, patient_id=intakeq.pk)
+        left = canonical_side(canonical)
+        right = intakeq_side(intakeq) if intakeq else None
+        return TemplateResponse(
+            request,
+            "admin/identity/pair_page.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "IntakeQ link proposal: one person or two?",
+                "intro": f"Status: {proposal.get_status_display()}."
+                + ("" if intakeq else " The IntakeQ patient no longer exists."),
+                "left": left,
+                "right": right or left,
+                "rows": side_by_side(left, right) if right else [],
+                "score": proposal.score,
+                "reasons": reasons_in_words(proposal.reasons),
+                "form": form if pending and intakeq else None,
+                "submit_label": "Record the decision",
+            },
+        )
 
 
 @admin.register(LinkHistory)

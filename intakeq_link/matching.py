@@ -22,7 +22,16 @@ def intakeq_records(first_name, last_name, date_of_birth):
         .filter(date_of_birth__in=blocking_dates(date_of_birth))
         .order_by()
         .annotate(first_norm=NormalizeName("first_name"), last_norm=NormalizeName("last_name"))
-        .values_list("pk", "first_name", "last_name", "date_of_birth", "first_norm", "last_norm")
+        .values_list(
+            "pk",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "first_norm",
+            "last_norm",
+            "phone",
+            "email",
+        )
     )
     for row in rows:
         yield PersonRecord(INTAKEQ, *row)

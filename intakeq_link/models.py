@@ -212,3 +212,24 @@ class LinkHistory(UUIDModel):
 
     def __str__(self):
         return f"{self.action} {self.canonical_patient_id} ↔ {self.intakeq_patient_id}"
+
+
+class ProposeLinksRun(UUIDModel):
+    """One finished run of ``manage.py propose_links``: where the next run's IntakeQ pass starts.
+
+    ``intakeq_until`` is the newest IntakeQ ``created_at`` the run covered; the next run looks at
+    IntakeQ rows created after it (a first run, at all of them).
+    """
+
+    started_at = models.DateTimeField(db_default=TransactionNow())
+    finished_at = models.DateTimeField(null=True, blank=True)
+    intakeq_until = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, db_default={}, blank=True)
+
+    class Meta:
+        db_table = "patients_intakeq_propose_run"
+        verbose_name = "propose_links run"
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"propose_links {self.started_at:%Y-%m-%d %H:%M}"

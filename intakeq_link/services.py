@@ -7,6 +7,8 @@ Public functions (documented in docs/identity-and-matching.md):
 - ``propose_links_for``: run the matcher for a canonical patient against IntakeQ; link at or above
   ``settings.CM_AUTO_LINK_MIN_SCORE``, queue for review at or above
   ``settings.CM_LINK_REVIEW_MIN_SCORE``, ignore the rest and every pair staff rejected.
+  ``propose_links_for_intakeq``: the same from an IntakeQ row (manage.py propose_links).
+- ``declined_candidates_queue``: Scenario 1's candidates the CPSS declined go to the queues.
 - ``link_proposal_confirm`` / ``link_proposal_reject``: staff decide a queued pair.
 """
 
@@ -15,10 +17,18 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from identity.matching import auto_link_min_score, find_candidates, review_min_score
+from identity.matching import (
+    CANONICAL,
+    Candidate,
+    auto_link_min_score,
+    find_candidates,
+    review_min_score,
+)
 from identity.models import PatientCanonical
+from identity.services import canonical_duplicates_propose
 from intakeq_link.matching import INTAKEQ
 from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
 
@@ -174,16 +184,16 @@ def _history_add(**fields) -> LinkHistory:
     return entry
 
 
-def _proposal_get_or_create(*, canonical_patient, candidate) -> LinkProposal:
+def _proposal_get_or_create(*, canonical_patient, intakeq_patient_id, candidate) -> LinkProposal:
     """One proposal per pair, whoever proposes it first; a rerun leaves an existing one as is."""
     existing = LinkProposal.objects.filter(
-        canonical_patient=canonical_patient, intakeq_patient_id=candidate.pk
+        canonical_patient=canonical_patient, intakeq_patient_id=intakeq_patient_id
     ).first()
     if existing is not None:
         return existing
     proposal = LinkProposal(
         canonical_patient=canonical_patient,
-        intakeq_patient_id=candidate.pk,
+        intakeq_patient_id=intakeq_patient_id,
         score=candidate.score,
         reasons=list(candidate.reasons),
     )
@@ -193,88 +203,200 @@ def _proposal_get_or_create(*, canonical_patient, candidate) -> LinkProposal:
             proposal.save()
     except IntegrityError:  # proposed concurrently: the pair's UNIQUE kept one
         return LinkProposal.objects.get(
-            canonical_patient=canonical_patient, intakeq_patient_id=candidate.pk
+            canonical_patient=canonical_patient, intakeq_patient_id=intakeq_patient_id
         )
     return proposal
 
 
 @dataclass(frozen=True)
 class LinkProposalOutcome:
-    """What ``propose_links_for`` did: the link it made (if any) and the pairs it queued."""
+    """What a proposal run did: the link it made (if any), the pairs it queued, and (when asked)
+    the possible duplicate canonical patients it queued."""
 
     link: PatientIntakeQLink | None = None
     queued: tuple[LinkProposal, ...] = field(default_factory=tuple)
+    duplicates: tuple = field(default_factory=tuple)  # identity.DuplicateProposal
+
+
+def _rejected_pairs(canonical_ids, intakeq_ids) -> set[tuple[str, str]]:
+    """Pairs staff rejected, also through a person merged into the canonical side since."""
+    rows = LinkProposal.objects.filter(
+        Q(canonical_patient_id__in=canonical_ids)
+        | Q(canonical_patient__merged_into_id__in=canonical_ids),
+        intakeq_patient_id__in=intakeq_ids,
+        status=LinkProposal.Status.REJECTED,
+    ).values_list("canonical_patient_id", "canonical_patient__merged_into_id", "intakeq_patient_id")
+    pairs = set()
+    for canonical_id, merged_into_id, intakeq_id in rows:
+        pairs.add((str(canonical_id), str(intakeq_id)))
+        if merged_into_id is not None:
+            pairs.add((str(merged_into_id), str(intakeq_id)))
+    return pairs
+
+
+def _link_or_queue(
+    pairs: list[tuple[PatientCanonical, object, Candidate]], actor
+) -> LinkProposalOutcome:
+    """``pairs``: (canonical patient, IntakeQ patient id, candidate), best first, all at or above
+    the review score. Links the one pair at or above the auto-link score when it is alone there;
+    otherwise queues them all. Skips rejected pairs and sides already linked."""
+    canonical_ids = {str(c.pk) for c, _, _ in pairs}
+    intakeq_ids = {str(i) for _, i, _ in pairs}
+    rejected = _rejected_pairs(canonical_ids, intakeq_ids)
+    linked = PatientIntakeQLink.objects.filter(
+        Q(canonical_patient_id__in=canonical_ids) | Q(intakeq_patient_id__in=intakeq_ids)
+    ).values_list("canonical_patient_id", "intakeq_patient_id")
+    linked_sides = {str(side) for pair in linked for side in pair if side is not None}
+    pairs = [
+        (c, i, cand)
+        for c, i, cand in pairs
+        if (str(c.pk), str(i)) not in rejected
+        and str(c.pk) not in linked_sides
+        and str(i) not in linked_sides
+    ][:_PROPOSAL_CANDIDATES]
+    if not pairs:
+        return LinkProposalOutcome()
+    sure = [pair for pair in pairs if pair[2].score >= auto_link_min_score()]
+    if len(sure) == 1:
+        canonical_patient, intakeq_id, best = sure[0]
+        try:
+            link = intakeq_link_create(
+                canonical_patient=canonical_patient,
+                intakeq_patient=IntakeQPatient.objects.get(pk=intakeq_id),
+                confidence_score=best.score,
+                actor=actor,
+                automatic=True,
+            )
+        except ValidationError:
+            link = None  # a side was linked meanwhile: queue it instead
+        if link is not None:
+            return LinkProposalOutcome(link=link)
+    queued = []
+    for canonical_patient, intakeq_id, candidate in pairs:
+        proposal = _proposal_get_or_create(
+            canonical_patient=canonical_patient, intakeq_patient_id=intakeq_id, candidate=candidate
+        )
+        if proposal.status == LinkProposal.Status.PENDING:
+            queued.append(proposal)
+    return LinkProposalOutcome(queued=tuple(queued))
+
+
+def _reviewable(candidates, source: str) -> list[Candidate]:
+    review_min = review_min_score()
+    return [c for c in candidates if c.source == source and c.score >= review_min]
 
 
 @transaction.atomic
-def propose_links_for(*, canonical_patient: PatientCanonical, actor=None) -> LinkProposalOutcome:
+def propose_links_for(
+    *, canonical_patient: PatientCanonical, actor=None, include_duplicates: bool = False
+) -> LinkProposalOutcome:
     """Match a canonical patient against IntakeQ: link, queue for review, or do nothing.
 
     A single IntakeQ candidate at or above CM_AUTO_LINK_MIN_SCORE is linked automatically; when
     two or more reach it the choice is a person's, so they are all queued. Candidates at or above
     CM_LINK_REVIEW_MIN_SCORE are queued. IntakeQ patients linked to someone else and pairs staff
     rejected are never proposed. Safe to call again: existing proposals are kept as they are.
-    ``actor`` is recorded in history as who triggered an automatic link.
+    ``actor`` is recorded in history as who triggered an automatic link. With
+    ``include_duplicates`` the canonical candidates at or above the review score are queued as
+    possible duplicates (identity.DuplicateProposal) too.
     """
-    if PatientIntakeQLink.objects.filter(canonical_patient=canonical_patient).exists():
+    if canonical_patient.merged_into_id is not None:
         return LinkProposalOutcome()
-    auto_min = auto_link_min_score()
-    review_min = review_min_score()
-
-    candidates = [
-        c
-        for c in find_candidates(
-            first_name=canonical_patient.first_name,
-            last_name=canonical_patient.last_name,
-            date_of_birth=canonical_patient.date_of_birth,
-            limit=_PROPOSAL_CANDIDATES * 5,
+    linked = PatientIntakeQLink.objects.filter(canonical_patient=canonical_patient).exists()
+    if linked and not include_duplicates:
+        return LinkProposalOutcome()
+    cm = _reverse_one(canonical_patient, "cm_record")
+    candidates = find_candidates(
+        first_name=canonical_patient.first_name,
+        last_name=canonical_patient.last_name,
+        date_of_birth=canonical_patient.date_of_birth,
+        limit=_PROPOSAL_CANDIDATES * 5,
+        phone=cm.phone if cm else None,
+        email=cm.email if cm else None,
+    )
+    outcome = LinkProposalOutcome()
+    if not linked:
+        outcome = _link_or_queue(
+            [(canonical_patient, c.pk, c) for c in _reviewable(candidates, INTAKEQ)], actor
         )
+    if include_duplicates:
+        others = [c for c in candidates if str(c.pk) != str(canonical_patient.pk)]
+        duplicates = canonical_duplicates_propose(patient=canonical_patient, candidates=others)
+        outcome = LinkProposalOutcome(outcome.link, outcome.queued, tuple(duplicates))
+    return outcome
+
+
+@transaction.atomic
+def propose_links_for_intakeq(
+    *, intakeq_patient: IntakeQPatient, actor=None
+) -> LinkProposalOutcome:
+    """The other direction: an IntakeQ row (e.g. new since the last nightly run) against the
+    canonical patients, with the same rules as ``propose_links_for``."""
+    if not intakeq_patient.is_from_intakeq or intakeq_patient.date_of_birth is None:
+        return LinkProposalOutcome()
+    if PatientIntakeQLink.objects.filter(intakeq_patient=intakeq_patient).exists():
+        return LinkProposalOutcome()
+    try:
+        candidates = find_candidates(
+            first_name=intakeq_patient.first_name,
+            last_name=intakeq_patient.last_name,
+            date_of_birth=intakeq_patient.date_of_birth,
+            limit=_PROPOSAL_CANDIDATES * 5,
+            phone=intakeq_patient.phone,
+            email=intakeq_patient.email,
+        )
+    except ValidationError:
+        return LinkProposalOutcome()  # a blank name or impossible date in the EMR: nothing to match
+    canonical = _reviewable(candidates, CANONICAL)
+    patients = PatientCanonical.objects.in_bulk([c.pk for c in canonical])
+    return _link_or_queue(
+        [(patients[c.pk], intakeq_patient.pk, c) for c in canonical if c.pk in patients], actor
+    )
+
+
+@transaction.atomic
+def declined_candidates_queue(
+    *, canonical_patient: PatientCanonical, candidates, actor=None
+) -> LinkProposalOutcome:
+    """Scenario 1: the CPSS chose "a new person" although the matcher offered ``candidates``.
+
+    The ones at or above the review score go to the review queues: IntakeQ candidates as link
+    proposals, canonical ones as possible duplicates. Never linked automatically: a person said
+    these are someone else, so only a reviewer may say otherwise.
+    """
+    review_min = review_min_score()
+    intakeq = [
+        (canonical_patient, c.pk, c)
+        for c in candidates
         if c.source == INTAKEQ and c.score >= review_min
     ]
-    if not candidates:
-        return LinkProposalOutcome()
-    candidate_ids = [c.pk for c in candidates]
-    rejected = set(
-        LinkProposal.objects.filter(
-            canonical_patient=canonical_patient,
-            intakeq_patient_id__in=candidate_ids,
-            status=LinkProposal.Status.REJECTED,
-        ).values_list("intakeq_patient_id", flat=True)
-    )
-    linked_elsewhere = set(
-        PatientIntakeQLink.objects.filter(intakeq_patient_id__in=candidate_ids).values_list(
-            "intakeq_patient_id", flat=True
+    queued = ()
+    if (
+        intakeq
+        and not PatientIntakeQLink.objects.filter(canonical_patient=canonical_patient).exists()
+    ):
+        rejected = _rejected_pairs({str(canonical_patient.pk)}, {str(i) for _, i, _ in intakeq})
+        queued = tuple(
+            proposal
+            for c, i, cand in intakeq
+            if (str(c.pk), str(i)) not in rejected
+            and (
+                proposal := _proposal_get_or_create(
+                    canonical_patient=c, intakeq_patient_id=i, candidate=cand
+                )
+            ).status
+            == LinkProposal.Status.PENDING
         )
-    )
-    candidates = [c for c in candidates if c.pk not in rejected and c.pk not in linked_elsewhere][
-        :_PROPOSAL_CANDIDATES
-    ]
-    if not candidates:
-        return LinkProposalOutcome()
+    others = [c for c in candidates if str(c.pk) != str(canonical_patient.pk)]
+    duplicates = canonical_duplicates_propose(patient=canonical_patient, candidates=others)
+    return LinkProposalOutcome(queued=queued, duplicates=tuple(duplicates))
 
-    sure = [c for c in candidates if c.score >= auto_min]
-    if len(sure) == 1:
-        best = sure[0]
-        intakeq_patient = IntakeQPatient.objects.get(pk=best.pk)
-        try:
-            link = intakeq_link_create(
-                canonical_patient=canonical_patient,
-                intakeq_patient=intakeq_patient,
-                confidence_score=best.score,
-                actor=actor,
-                automatic=True,
-            )
-        except ValidationError:
-            link = None  # the IntakeQ patient was linked meanwhile: queue it instead
-        if link is not None:
-            return LinkProposalOutcome(link=link)
 
-    queued = []
-    for candidate in candidates:
-        proposal = _proposal_get_or_create(canonical_patient=canonical_patient, candidate=candidate)
-        if proposal.status == LinkProposal.Status.PENDING:
-            queued.append(proposal)
-    return LinkProposalOutcome(queued=tuple(queued))
+def _reverse_one(instance, name):
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def _decide(proposal: LinkProposal, *, status: str, actor, note: str) -> LinkProposal:
@@ -318,8 +440,11 @@ def link_proposal_confirm(*, proposal: LinkProposal, actor, note: str = "") -> P
 
 @transaction.atomic
 def link_proposal_reject(*, proposal: LinkProposal, actor, note: str = "") -> LinkProposal:
-    """'Different people': remembered, so this pair is never proposed again."""
+    """'Different people', with a note saying why: remembered, never proposed again."""
     _require(actor, REVIEW_PERMISSION)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say why these are different people."})
     proposal = _locked(proposal)
     if proposal.status == LinkProposal.Status.REJECTED:
         return proposal

@@ -3,7 +3,9 @@
 Legacy rows are grouped into people with a union-find. Edges: the same normalized name and date
 of birth; and a CM-app row (blank intakeq_client_id, as intakeq_link.client_ids defines it)
 confidently matched to an IntakeQ row of the same date of birth (blocking on the date keeps this
-linear). Each group becomes one canonical patient.
+linear). "Confidently" is the project's one definition of the same person: identity.matching's
+scorer at or above the auto-link score, alone there; pairs between the review and auto-link
+scores are queued for review, never merged. Each group becomes one canonical patient.
 """
 
 import datetime
@@ -11,13 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from identity.matching import auto_link_min_score, review_min_score
+from identity.matching import PersonRecord, auto_link_min_score, review_min_score, score_people
 from identity.normalization import normalize_name
 from identity.validators import EARLIEST_DATE_OF_BIRTH
 from intakeq_link.client_ids import is_intakeq_client_id
 from legacy.bulk import fetch
 from legacy.results import PhaseLog
-from legacy.scoring import as_score, name_score
 from legacy.values import code
 
 # The enrolled rows, and the IntakeQ rows born on a day a CM-app row was: the only ones a CM-app
@@ -164,29 +165,38 @@ def _match_to_intakeq(plan: PeoplePlan, usable: list[Person], groups: _UnionFind
         confident = {groups.find(c.key) for s, c in scored if s >= auto_min}
         if len(confident) == 1:
             groups.union(best.key, person.key)
-            plan.link_scores[best.pk] = max(
-                plan.link_scores.get(best.pk, Decimal(0)), as_score(best_score)
-            )
+            plan.link_scores[best.pk] = max(plan.link_scores.get(best.pk, Decimal(0)), best_score)
             continue
         reason = "ambiguous_intakeq_match" if confident else "uncertain_intakeq_match"
-        plan.note(person.pk, reason, related_id=best.pk, value=str(as_score(best_score)))
+        plan.note(person.pk, reason, related_id=best.pk, value=str(best_score))
         # Staff decide these in the IntakeQ link review queue (once the person exists).
         for score, candidate in scored:
-            plan.proposals[person.pk].append((candidate, as_score(score), reason))
+            plan.proposals[person.pk].append((candidate, score, reason))
 
 
 def _scored_candidates(person: Person, intakeq_by_dob, review_min: Decimal) -> list:
-    """(score, IntakeQ row) at or above the review score, best first, then the earlier row."""
+    """(score, IntakeQ row) at or above the review score, best first, then the earlier row.
+
+    Scored by identity.matching (score_people), as every other match in the project is.
+    """
     first, last, dob = person.key
-    scored = []
-    for candidate in intakeq_by_dob.get(dob, ()):
-        c_first, c_last, _ = candidate.key
-        # Blocking: one of the two names must agree before the other is scored.
-        if c_first != first and c_last != last:
-            continue
-        score = name_score(first, last, c_first, c_last)
-        if score >= review_min:
-            scored.append((score, candidate))
+    same_day = {candidate.pk: candidate for candidate in intakeq_by_dob.get(dob, ())}
+    if not same_day:
+        return []
+    records = [
+        PersonRecord("intakeq", c.pk, c.first_name, c.last_name, dob, c.key[0], c.key[1])
+        for c in same_day.values()
+    ]
+    scored = [
+        (candidate.score, same_day[candidate.pk])
+        for candidate in score_people(
+            first_name=person.first_name,
+            last_name=person.last_name,
+            date_of_birth=dob,
+            records=records,
+        )
+        if candidate.score >= review_min
+    ]
     scored.sort(key=lambda item: (-item[0], item[1].rank))
     return scored
 

@@ -44,6 +44,12 @@ class ScopedAdminMixin:
     def has_module_permission(self, request):
         return is_admin(request.user) and super().has_module_permission(request)
 
+    def record_patient_views(self, request, patient_kind: str, *patient_ids) -> None:
+        """For a ModelAdmin's own pages that show patients (e.g. identity's merge preview):
+        apps that may not import access_log log their views through the site's wrapper."""
+        for patient_id in patient_ids:
+            record_patient_view(request, patient_kind=patient_kind, patient_id=patient_id)
+
 
 class SecureAdminSite(OTPAdminSite):
     """The Django admin, for the Admin group only, and only after a verified second factor."""

@@ -21,6 +21,8 @@ EXPECTED_KEYS = {
     "patient_list.req_per_s",
     "find_candidates.queries", "find_candidates.p50_ms", "find_candidates.p95_ms",
     "find_or_create.1_worker", "find_or_create.8_workers",
+    "find_candidates.p50_vs_before_ms", "find_candidates.p95_vs_before_ms",
+    "find_or_create.1_worker_vs_before", "find_or_create.statements",
     "migrate_cm_legacy.seconds", "migrate_cm_legacy.rows_per_s",
 }  # fmt: skip
 

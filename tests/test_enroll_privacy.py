@@ -16,7 +16,7 @@ from audit.models import SupervisorRequestEvent
 from cm_program import services, supervisor_requests
 from cm_program.models import Enrollment, FormSubmission, PatientCM, SupervisorRequest
 from identity.models import PatientCanonical
-from intakeq_link.models import PatientIntakeQLink
+from intakeq_link.models import LinkProposal, PatientIntakeQLink
 from tests.factories import (
     ContingencyManagementFactory,
     CPSSFactory,
@@ -492,3 +492,18 @@ def test_the_supervisor_enrolls_an_intakeq_request(supervisor, program, theirs, 
     )
     request.refresh_from_db()
     assert (request.status, request.enrollment.canonical_patient) == ("same_person", theirs)
+
+
+def test_choosing_a_new_person_on_the_page_queues_the_candidates_it_showed(client, program, cpss):
+    # Issue 13, Scenario 1: the CPSS saw a likely IntakeQ match and said "a new person".
+    intakeq = IntakeQPatientFactory(first_name="Jessica", last_name="Martinez", date_of_birth=DOB)
+
+    client.post(
+        reverse("cm:enroll-new"),
+        _post(program, cpss, first_name="Jess", action="enroll", person="new"),
+    )
+
+    proposal = LinkProposal.objects.get()
+    assert proposal.intakeq_patient_id == intakeq.pk
+    assert proposal.canonical_patient.first_name == "Jess"
+    assert proposal.status == LinkProposal.Status.PENDING

@@ -173,11 +173,31 @@ def test_names_with_copy_special_characters_arrive_intact(legacy, report):
 # --- people --------------------------------------------------------------------------------------
 
 
+def test_short_form_written_by_the_other_app_is_queued_for_review_not_merged(legacy, report):
+    # identity.matching rates Jon/Jonathan 0.95: between the review and auto-link scores, so
+    # staff decide; the migration has no scorer of its own that would merge them.
+    intakeq = legacy.patient("Jonathan", "Smith", client_id="IQ-1")
+    cm_row = legacy.patient("Jon", " SMITH ", client_id=None)
+    legacy.enrollment(cm_row)
+
+    run("--report", report.path)
+
+    assert PatientCanonical.objects.get().first_name == "Jon"
+    assert not PatientIntakeQLink.objects.exists()
+    proposal = LinkProposal.objects.get()
+    assert (proposal.intakeq_patient_id, proposal.score, proposal.status) == (
+        intakeq,
+        Decimal("0.95"),
+        "pending",
+    )
+
+
 # The old app's rows have a blank client id: NULL, empty, spaces, or a tab (issue 11, M2).
 @pytest.mark.parametrize("blank_id", [None, "", "  ", "\t"])
 def test_person_written_by_both_apps_becomes_one_canonical_linked_to_intakeq(
-    legacy, report, blank_id
+    legacy, report, settings, blank_id
 ):
+    settings.CM_AUTO_LINK_MIN_SCORE = 0.95  # the project's threshold decides, nothing else
     intakeq = legacy.patient("Jonathan", "Smith", client_id="IQ-1")
     cm_row = legacy.patient("Jon", " SMITH ", client_id=blank_id)
     legacy.enrollment(cm_row)
@@ -189,11 +209,12 @@ def test_person_written_by_both_apps_becomes_one_canonical_linked_to_intakeq(
     link = PatientIntakeQLink.objects.get()
     assert link.canonical_patient_id == canonical.pk
     assert link.intakeq_patient_id == intakeq
-    assert Decimal("0.97") <= link.confidence_score < Decimal("1.00")
+    assert link.confidence_score == Decimal("0.95")
     assert PatientCM.objects.get().canonical_patient_id == canonical.pk
 
 
-def test_links_made_by_the_migration_are_in_the_link_history(legacy, report):
+def test_links_made_by_the_migration_are_in_the_link_history(legacy, report, settings):
+    settings.CM_AUTO_LINK_MIN_SCORE = 0.95
     intakeq = legacy.patient("Jonathan", "Smith", client_id="IQ-1")
     legacy.enrollment(legacy.patient("Jon", "Smith"))
 
@@ -243,14 +264,14 @@ def test_enrolled_intakeq_row_is_linked_with_full_confidence(legacy, report):
 
 
 def test_uncertain_intakeq_match_is_reported_not_linked(legacy, report):
-    intakeq = legacy.patient("Jon", "Smyth", client_id="IQ-2")
-    cm_row = legacy.patient("Joan", "Smyth")
+    intakeq = legacy.patient("Jonathan", "Smyth", client_id="IQ-2")
+    cm_row = legacy.patient("Jon", "Smyth")
     legacy.enrollment(cm_row)
 
     run("--report", report.path)
 
     assert not PatientIntakeQLink.objects.exists()
-    assert PatientCanonical.objects.get().first_name == "Joan"
+    assert PatientCanonical.objects.get().first_name == "Jon"
     line = next(row for row in report() if row["legacy_id"] == str(cm_row))
     assert (line["reason"], line["kind"], line["related_id"]) == (
         "uncertain_intakeq_match",
@@ -260,8 +281,8 @@ def test_uncertain_intakeq_match_is_reported_not_linked(legacy, report):
 
 
 def test_uncertain_intakeq_match_is_queued_for_review_once(legacy, report):
-    intakeq = legacy.patient("Jon", "Smyth", client_id="IQ-2")
-    legacy.enrollment(legacy.patient("Joan", "Smyth"))
+    intakeq = legacy.patient("Jonathan", "Smyth", client_id="IQ-2")
+    legacy.enrollment(legacy.patient("Jon", "Smyth"))
 
     run("--report", report.path)
     run("--report", report.path)
@@ -272,7 +293,7 @@ def test_uncertain_intakeq_match_is_queued_for_review_once(legacy, report):
 
 
 def test_weak_intakeq_match_above_the_review_score_is_queued_for_review(legacy, report):
-    # Emily/Emma Smith scores 0.82: from the review score (0.70) up, staff look at the pair.
+    # Emily/Emma Smith scores 0.95 (nicknames): from the review score (0.70) up, staff look.
     intakeq = legacy.patient("Emma", "Smith", client_id="IQ-5")
     cm_row = legacy.patient("Emily", "Smith")
     legacy.enrollment(cm_row)
@@ -284,7 +305,7 @@ def test_weak_intakeq_match_above_the_review_score_is_queued_for_review(legacy, 
 
 
 def test_intakeq_match_below_the_review_score_is_ignored(legacy, report, settings):
-    settings.CM_LINK_REVIEW_MIN_SCORE = 0.90
+    settings.CM_LINK_REVIEW_MIN_SCORE = 0.96
     legacy.patient("Emma", "Smith", client_id="IQ-5")
     cm_row = legacy.patient("Emily", "Smith")
     legacy.enrollment(cm_row)
@@ -305,9 +326,10 @@ def test_match_at_the_auto_link_score_setting_is_linked(legacy, report, settings
     assert PatientIntakeQLink.objects.get().intakeq_patient_id == intakeq
 
 
-def test_two_equally_good_intakeq_rows_are_not_guessed(legacy, report):
+def test_two_equally_good_intakeq_rows_are_not_guessed(legacy, report, settings):
+    settings.CM_AUTO_LINK_MIN_SCORE = 0.95  # both reach it: 0.95 each
     legacy.patient("Jonathan", "Smith", client_id="IQ-3")
-    legacy.patient("Jonas", "Smith", client_id="IQ-4")
+    legacy.patient("Johnny", "Smith", client_id="IQ-4")
     cm_row = legacy.patient("Jon", "Smith")
     legacy.enrollment(cm_row)
 

@@ -17,6 +17,8 @@ from staff.services import totp_device_get_or_create
 from tests.factories import (
     EnrollmentFactory,
     IntakeQPatientFactory,
+    LinkProposalFactory,
+    PatientCanonicalFactory,
     PatientIntakeQLinkFactory,
     SupervisorRequestFactory,
     UserFactory,
@@ -80,6 +82,17 @@ RULES = {
     "audit:patient-history": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
     "complete-patient-view": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
     "dual-enrollment-report": rule({ADMIN}),
+    # Identity stewardship pages in the admin (issue 13): the Admin group only.
+    "admin:identity_patientcanonical_merge": rule(
+        {ADMIN},
+        kwargs=(("keep_id", "canonical_patient"), ("merge_id", "other_canonical_patient")),
+    ),
+    "admin:identity_patientcanonical_correct": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
+    "admin:identity_canonicalmerge_unmerge": rule({ADMIN}, kwargs=(("pk", "merge_record"),)),
+    "admin:identity_duplicateproposal_decide": rule(
+        {ADMIN}, kwargs=(("pk", "duplicate_proposal"),)
+    ),
+    "admin:intakeq_link_linkproposal_decide": rule({ADMIN}, kwargs=(("pk", "link_proposal"),)),
 }
 
 # Admin URLs: the whole site is for the Admin group (with a verified second factor).
@@ -157,12 +170,24 @@ def test_a_new_url_without_a_rule_is_caught(monkeypatch):
 def objects():
     enrollment = EnrollmentFactory()
     link = PatientIntakeQLinkFactory(canonical_patient=enrollment.canonical_patient)
+    from identity.models import CanonicalMerge, DuplicateProposal
+
+    pair = sorted(PatientCanonicalFactory.create_batch(2), key=lambda p: str(p.pk))
+    merged = PatientCanonicalFactory(merged_into=pair[0])
     return {
         "enrollment": enrollment,
         "canonical_patient": enrollment.canonical_patient,
+        "other_canonical_patient": pair[1],
         "intakeq_patient": IntakeQPatientFactory(),
         "linked_intakeq_patient": link.intakeq_patient,
         "supervisor_request": SupervisorRequestFactory(possible_match=enrollment.canonical_patient),
+        "link_proposal": LinkProposalFactory(),
+        "duplicate_proposal": DuplicateProposal.objects.create(
+            first=pair[0], second=pair[1], score="0.90"
+        ),
+        "merge_record": CanonicalMerge.objects.create(
+            keep=pair[0], merged=merged, actor=UserFactory(), reason="Two charts"
+        ),
     }
 
 
