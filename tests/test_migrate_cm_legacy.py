@@ -734,3 +734,43 @@ def test_the_report_is_created_readable_by_its_owner_only(legacy, tmp_path, monk
 
     assert modes.get(str(path)) == 0o600  # at creation, not chmod-ed afterwards
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --- values the new tables refuse: reported, not crashed on ---------------------------------------
+
+
+def test_negative_points_are_reported_not_migrated(legacy, report):
+    kept = legacy.enrollment(legacy.patient("Ann", "Lee"), total_points=10)
+    negative = legacy.enrollment(legacy.patient("Bea", "Ray"), total_points=-5)
+    streak = legacy.enrollment(legacy.patient("Cal", "Fox"), current_streak=-1)
+
+    run("--report", report.path)
+
+    assert enrollment_of(kept).total_points == 10
+    rows = report()
+    assert reasons(rows, negative) == {"negative_points_or_streak"}
+    assert reasons(rows, streak) == {"negative_points_or_streak"}
+
+
+@pytest.mark.parametrize("first", ["Jo\u200bhn", "\u202eJohn", "Jo\nhn", "!!!"])
+def test_a_name_the_pages_would_refuse_is_reported_not_migrated(legacy, report, first):
+    patient = legacy.patient(first, "Smith")
+    legacy.enrollment(patient)
+
+    run("--report", report.path)
+
+    assert not PatientCanonical.objects.exists()
+    assert any(
+        reason.endswith("name") or "name:" in reason for reason in reasons(report(), patient)
+    )
+
+
+def test_phones_typed_in_other_digits_arrive_in_ascii(legacy, report):
+    legacy.enrollment(
+        legacy.patient(phone="٨٠١٥٥٥٠١٢٣"), emergency_contact_phone="８０１５５５０１９９"
+    )
+
+    run("--report", report.path)
+
+    cm = PatientCM.objects.get()
+    assert (cm.phone, cm.emergency_contact_phone) == ("8015550123", "8015550199")
