@@ -180,3 +180,15 @@ def test_the_printed_sql_creates_the_role_and_grants_history_read_and_append_onl
     assert "ALTER DEFAULT PRIVILEGES FOR ROLE" in sql
     assert "ON SEQUENCES TO" in sql
     assert "PASSWORD '...'" in sql
+
+
+@pytest.mark.django_db
+def test_the_admin_offers_no_delete_of_an_enrollment_whose_history_is_permanent(client, staff_user):
+    from django.urls import reverse
+
+    from tests.factories import EnrollmentFactory
+
+    enrollment = EnrollmentFactory()
+    client.force_login(staff_user("Admin"))
+    response = client.get(reverse("admin:cm_program_enrollment_delete", args=[enrollment.pk]))
+    assert response.status_code == 403
