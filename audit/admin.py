@@ -15,15 +15,13 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["pgh_created_at", "pgh_label", "pgh_obj_id", "context_summary"]
     list_filter = ["pgh_label"]
-    list_select_related = ["pgh_context"]
     ordering = ["-pgh_id"]
 
     @admin.display(description="who / via")
     def context_summary(self, event):
-        context = event.pgh_context
-        if context is None:
+        metadata = event.pgh_context
+        if metadata is None:
             return "—"
-        metadata = context.metadata or {}
         who = metadata.get("user") or metadata.get("os_user") or "—"
         via = metadata.get("url") or metadata.get("command") or ""
         return f"{who} {via}".strip()

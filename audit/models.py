@@ -23,6 +23,12 @@ def _event_model(tracked_model, model_name: str, db_table: str, verbose_name: st
         model_name=model_name,
         abstract=False,
         meta={"db_table": db_table, "verbose_name": verbose_name},
+        # "Who" and "via" are copied into each event row (pgh_context, JSON; pgh_context_id
+        # groups one request's events): no shared context table whose one UPDATE would rewrite
+        # them for every event of a request.
+        context_field=pghistory.ContextJSONField(),
+        # The column the former link to that table used (kept, with its index).
+        context_id_field=pghistory.ContextUUIDField(db_index=True),
         **options,
     )
 

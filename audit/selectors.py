@@ -33,10 +33,11 @@ def _snapshot_fields(event_model) -> list[str]:
     ]
 
 
-def _who(context, usernames: dict) -> tuple[str, str]:
-    if context is None:
+def _who(metadata: dict | None, usernames: dict) -> tuple[str, str]:
+    """From the context copied into the event row itself (pgh_context), which is as
+    append-only as the row: nothing shared can rewrite it."""
+    if metadata is None:
         return "(not recorded)", "database"
-    metadata = context.metadata or {}
     if metadata.get("user") is not None:
         who = usernames.get(str(metadata["user"]), f"user #{metadata['user']}")
     elif metadata.get("os_user"):
@@ -93,17 +94,13 @@ def patient_change_history(*, canonical_patient_id: uuid.UUID) -> list[ChangeRec
     collected = []
     for model, table, condition in sources:
         obj_ids = set(model.objects.filter(condition).values_list("pgh_obj_id", flat=True))
-        events = (
-            model.objects.filter(pgh_obj_id__in=obj_ids)
-            .select_related("pgh_context")
-            .order_by("pgh_id")
-        )
+        events = model.objects.filter(pgh_obj_id__in=obj_ids).order_by("pgh_id")
         collected.extend((table, event, diff) for event, diff in _changes(model, events))
 
     user_ids = {
-        str(event.pgh_context.metadata.get("user"))
+        str(event.pgh_context.get("user"))
         for _, event, _ in collected
-        if event.pgh_context is not None and event.pgh_context.metadata.get("user") is not None
+        if event.pgh_context is not None and event.pgh_context.get("user") is not None
     }
     usernames = {
         str(pk): name

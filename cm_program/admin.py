@@ -32,3 +32,8 @@ class EnrollmentAdmin(admin.ModelAdmin):
     list_select_related = ["canonical_patient", "cm_program", "cpss_provider"]
     raw_id_fields = ["canonical_patient", "cm_patient"]
     readonly_fields = ["id", "created_at", "updated_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        # An enrollment ends by its status (withdrawn); deleting it would delete its status
+        # history, which the database refuses (append-only).
+        return False

@@ -11,7 +11,11 @@ from django.utils import timezone
 from cm_program import validators
 from cm_program.models import ParticipationStatus, PatientCM
 from cm_program.selectors import cpss_assignable, programs_open
-from identity.validators import EARLIEST_DATE_OF_BIRTH, clean_date_of_birth
+from identity.validators import (
+    EARLIEST_DATE_OF_BIRTH,
+    clean_date_of_birth,
+    validate_person_name,
+)
 
 
 class DateInput(forms.DateInput):
@@ -34,8 +38,8 @@ class CPSSChoiceField(forms.ModelChoiceField):
 
 
 class IdentityFields(forms.Form):
-    first_name = forms.CharField(max_length=100)
-    last_name = forms.CharField(max_length=100)
+    first_name = forms.CharField(max_length=100, validators=[validate_person_name])
+    last_name = forms.CharField(max_length=100, validators=[validate_person_name])
     date_of_birth = forms.DateField(
         widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat(), "autocomplete": "off"})
     )

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.functions import TransactionNow
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from core.models import TimestampedModel, UUIDModel
@@ -124,6 +126,23 @@ class PatientCM(TimestampedModel):
 
     objects = PatientCMQuerySet.as_manager()
 
+    def clean(self):
+        # The admin and the services store phones as the forms do: one US number, ASCII digits.
+        from cm_program.validators import normalize_us_phone
+
+        errors = {}
+        for name in ("phone", "emergency_contact_phone"):
+            value = getattr(self, name)
+            if value and value.strip():
+                try:
+                    setattr(self, name, normalize_us_phone(value))
+                except ValidationError as exc:
+                    errors[name] = exc.messages
+            elif value is not None:
+                setattr(self, name, None)
+        if errors:
+            raise ValidationError(errors)
+
     class Meta:
         db_table = "patients_cm"
         verbose_name = "CM patient"
@@ -157,8 +176,12 @@ class Enrollment(TimestampedModel):
     cpss_provider = models.ForeignKey(
         ProviderCM, on_delete=models.PROTECT, null=True, blank=True, related_name="enrollments"
     )
-    total_points = models.IntegerField(default=0, db_default=0, null=True)
-    current_streak = models.IntegerField(default=0, db_default=0, null=True)
+    total_points = models.IntegerField(
+        default=0, db_default=0, null=True, validators=[MinValueValidator(0)]
+    )
+    current_streak = models.IntegerField(
+        default=0, db_default=0, null=True, validators=[MinValueValidator(0)]
+    )
     enrollment_date = models.DateTimeField(db_default=TransactionNow(), null=True)
     status = models.TextField(
         choices=ParticipationStatus,
@@ -189,6 +212,14 @@ class Enrollment(TimestampedModel):
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "paused", "graduated", "withdrawn"]),
                 name="cm_enrollments_status_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_points__gte=0),
+                name="cm_enrollments_total_points_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(current_streak__gte=0),
+                name="cm_enrollments_current_streak_check",
             ),
         ]
         indexes = [

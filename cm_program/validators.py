@@ -5,6 +5,7 @@ Messages never repeat the value typed: they may end up in logs, and values are P
 
 import datetime
 import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -75,6 +76,16 @@ _ZIP = re.compile(r"^(\d{5})(?:-?(\d{4}))?$")
 _PHONE_MESSAGE = "Enter a US phone number, e.g. (801) 555-0123."
 
 
+def ascii_digits(value: str) -> str:
+    """Full-width forms as ASCII (NFKC), and the decimal digits of any script (Arabic-Indic,
+    Devanagari...) as ASCII digits: what is stored is always ASCII."""
+    text = unicodedata.normalize("NFKC", value)
+    return "".join(
+        str(unicodedata.decimal(char)) if not char.isascii() and char.isdecimal() else char
+        for char in text
+    )
+
+
 def normalize_us_phone(value: str) -> str:
     """'801.555.0123', '+1 801 555 0123', '(801) 555-0123' all become '(801) 555-0123'.
 
@@ -83,6 +94,9 @@ def normalize_us_phone(value: str) -> str:
     and nothing else: letters (an extension, a note, a vanity number) and stray digits (a second
     number, an extension after '#') are refused rather than silently dropped.
     """
+    value = ascii_digits(value)
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+        raise ValidationError(_PHONE_MESSAGE, code="phone")
     try:
         number = phonenumbers.parse(value, "US")
     except phonenumbers.NumberParseException:

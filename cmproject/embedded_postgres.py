@@ -13,10 +13,18 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 DATABASE_NAME = "cm"
+# Migrations run as the server's superuser, which owns every table; the site runs as APP_ROLE,
+# which owns nothing (docs/access-and-audit.md, "Database roles"). `migrate` grants it its rights.
+OWNER_ROLE = "postgres"
+APP_ROLE = "cm_app"
+# PostgreSQL's DETAIL and STATEMENT lines repeat the values of a failed row (a unique violation
+# names the person): the embedded server logs the error line only (docs/deployment.md).
+SERVER_SETTINGS = {"log_error_verbosity": "terse", "log_min_error_statement": "panic"}
 
 
 def embedded_database_settings(data_dir: Path) -> dict:
-    """Return a DATABASES entry for the embedded server, starting it if it is not running.
+    """Return a DATABASES entry (the owner's login) for the embedded server, starting it if it
+    is not running. The app's login is the same entry with USER = APP_ROLE.
 
     The server stops when the last process that asked for it exits (pgserver's ``stop`` mode),
     also when that process ends by SIGTERM or SIGHUP (Ctrl-C already ends it normally).
@@ -41,21 +49,48 @@ def embedded_database_settings(data_dir: Path) -> dict:
                 "delete that folder to start afresh, or set DATABASE_URL."
             ) from exc
         info = server.get_postmaster_info()
-        exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608 - constant
-        )
-        if "(1 row)" not in exists:
-            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        _prepare(server)
     release_on_termination(server)
 
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
-        "USER": "postgres",
+        "USER": OWNER_ROLE,
         "PASSWORD": "",
         "HOST": str(info.socket_dir),
         "PORT": str(info.port or ""),
     }
+
+
+def _prepare(server) -> None:
+    """Create the database and the app's role, and set the logging settings, where missing.
+
+    One query tells what is missing, so a start that finds everything in place costs one psql.
+    """
+    checks = ", ".join(
+        [
+            # Constants of this module, not input.
+            f"(SELECT count(*) FROM pg_database WHERE datname = '{DATABASE_NAME}')",  # noqa: S608
+            f"(SELECT count(*) FROM pg_roles WHERE rolname = '{APP_ROLE}')",  # noqa: S608
+            *(f"current_setting('{name}')" for name in SERVER_SETTINGS),
+        ]
+    )
+    # Tuples only, unaligned: the last line reads "1|1|terse|panic".
+    output = server.psql(f"\\pset tuples_only on\n\\pset format unaligned\nSELECT {checks};")
+    database, role, *values = output.strip().splitlines()[-1].split("|")
+    statements = []
+    if database == "0":
+        statements.append(f"CREATE DATABASE {DATABASE_NAME};")
+    if role == "0":
+        # Local connections are trusted (pg_hba), so the role needs no password here.
+        statements.append(f"CREATE ROLE {APP_ROLE} LOGIN;")
+    wanted = SERVER_SETTINGS.items()
+    changed = [name for (name, want), value in zip(wanted, values, strict=True) if value != want]
+    statements += [f"ALTER SYSTEM SET {name} = '{SERVER_SETTINGS[name]}';" for name in changed]
+    if changed:
+        statements.append("SELECT pg_reload_conf();")
+    for statement in statements:  # CREATE DATABASE cannot share a transaction
+        server.psql(statement)
 
 
 def forget_exited_processes(data_dir: Path) -> None:

@@ -63,25 +63,3 @@ def append_only_trigger(table: str, *, unless: str | None = None) -> migrations.
             f"DROP TRIGGER IF EXISTS {truncate_trigger} ON {table};",
         ],
     )
-
-
-def truncate_guards_sql(action: str) -> str:
-    """SQL that turns every append-only table's TRUNCATE guard ``"DISABLE"`` or ``"ENABLE"``.
-
-    For throwaway databases only (the test flush, the benchmark's reset): run both around the
-    TRUNCATE in one transaction, so the guards are never off outside it. Needs the tables' owner.
-    """
-    if action not in ("DISABLE", "ENABLE"):
-        raise ValueError(action)
-    # `action` is one of the two keywords checked above, never outside input.
-    return f"""
-DO $$
-DECLARE guard record;
-BEGIN
-  FOR guard IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
-               WHERE tgname LIKE '%\\_no\\_truncate' AND NOT tgisinternal
-  LOOP
-    EXECUTE format('ALTER TABLE %s {action} TRIGGER %I', guard.rel, guard.tgname);
-  END LOOP;
-END $$;
-"""  # noqa: S608

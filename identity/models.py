@@ -5,6 +5,7 @@ from django.db import models
 
 from core.models import TimestampedModel, UUIDModel
 from identity.querysets import PatientCanonicalQuerySet
+from identity.validators import validate_person_name
 
 
 class NormalizeName(models.Func):
@@ -17,8 +18,8 @@ class NormalizeName(models.Func):
 class PatientCanonical(TimestampedModel):
     """One row per real person: identity only, no clinical or program data."""
 
-    first_name = models.TextField()
-    last_name = models.TextField()
+    first_name = models.TextField(validators=[validate_person_name])
+    last_name = models.TextField(validators=[validate_person_name])
     date_of_birth = models.DateField()
     # Not in the seed: computed by the database, so clients that insert only the seed's columns
     # still get the normalized uniqueness below.

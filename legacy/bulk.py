@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Model
 
 from core.audit_context import bind_context_to_transaction
-from legacy.models import LegacyIdMap
-from legacy.results import PhaseLog
+from legacy.models import LegacyIdMap, MigrationNote
+from legacy.results import PhaseLog, ReportLine
 
 
 def fetch(sql: str, params: Iterable = ()) -> list[tuple]:
@@ -70,6 +70,42 @@ def write_id_map(log: PhaseLog, new_table: str, entries: list[tuple]) -> None:
             log.counts.migrated += 1
         else:
             log.counts.merged += 1
+    store_notes(log)
+
+
+_STORE_NOTES_SQL = (
+    f"INSERT INTO {MigrationNote._meta.db_table} "  # noqa: S608 - a model's table name
+    "(legacy_table, legacy_id, reason, related_id, value) "
+    "SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[], %s::text[], %s::text[]) "
+    "ON CONFLICT (legacy_table, legacy_id, reason) DO NOTHING"
+)
+
+
+def store_notes(log: PhaseLog) -> None:
+    """The phase's notes made since the last call, into legacy_migration_notes, in the caller's
+    transaction (the one that writes the rows they speak of)."""
+    lines, log.unstored_notes = log.unstored_notes, []
+    if not lines:
+        return
+    columns = [
+        [line.legacy_table for line in lines],
+        [str(line.legacy_id) for line in lines],
+        [line.reason for line in lines],
+        [None if line.related_id is None else str(line.related_id) for line in lines],
+        [line.value for line in lines],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_NOTES_SQL, columns)
+
+
+def stored_notes() -> list[ReportLine]:
+    """Every note any run stored, oldest first."""
+    return [
+        ReportLine(table, str(legacy_id), "note", reason, related_id, value)
+        for table, legacy_id, reason, related_id, value in MigrationNote.objects.values_list(
+            "legacy_table", "legacy_id", "reason", "related_id", "value"
+        )
+    ]
 
 
 def new_id() -> str:

@@ -16,18 +16,26 @@ _PLAN_COLUMNS = (
     "cm_id uuid, canonical_id uuid, source_row uuid, contact_patient uuid, "
     "enrollment_source text, smartphone_access text, status text"
 )
+
+
+def _ascii_digits(column: str) -> str:
+    """SQL twin of cm_program.validators.ascii_digits for phones: full-width forms by NFKC,
+    Arabic-Indic and Eastern Arabic-Indic digits by translate()."""
+    return f"translate(normalize({column}, NFKC), '٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹', '01234567890123456789')"
+
+
 _INSERT_SQL = (
-    "INSERT INTO patients_cm (id, canonical_patient_id, phone, email, "
+    "INSERT INTO patients_cm (id, canonical_patient_id, phone, email, "  # noqa: S608 - fixed SQL
     "insurance_primary, medicaid_id, enrollment_source, consent_date, "
     "smartphone_access, emergency_contact_name, emergency_contact_phone, "
     "address_street, address_city, address_state, address_zip, preferred_language, "
     "status) "
     "SELECT plan.cm_id, plan.canonical_id, "
-    "CASE WHEN btrim(pt.phone) = '' THEN NULL ELSE pt.phone END, "
+    f"CASE WHEN btrim(pt.phone) = '' THEN NULL ELSE {_ascii_digits('pt.phone')} END, "
     "CASE WHEN btrim(pt.email) = '' THEN NULL ELSE pt.email END, "
     "c.insurance_primary, c.medicaid_id, "
     "plan.enrollment_source, c.consent_date, plan.smartphone_access, "
-    "c.emergency_contact_name, c.emergency_contact_phone, c.address_street, "
+    f"c.emergency_contact_name, {_ascii_digits('c.emergency_contact_phone')}, c.address_street, "
     "c.address_city, c.address_state, c.address_zip, c.preferred_language, "
     "plan.status FROM migrate_cm_plan_cm plan "
     "JOIN cm_patients c ON c.id = plan.source_row "

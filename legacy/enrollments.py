@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from cm_program.models import ContingencyManagement, Enrollment, EnrollmentStatusChange
-from legacy.bulk import already_mapped, new_id, plan_table, write_id_map
+from legacy.bulk import already_mapped, fetch, new_id, plan_table, write_id_map
 from legacy.models import LegacyIdMap
 from legacy.people import PeopleDone
 from legacy.plan import CmRow, EnrollmentIndex, PeoplePlan
@@ -98,11 +98,18 @@ def _programs(done: EnrollmentsDone, index: EnrollmentIndex) -> dict[str, str]:
     return programs
 
 
+# Counts the new table refuses (cm_enrollments' CHECK constraints): reported, not guessed.
+_NEGATIVE_COUNTS_SQL = (
+    "SELECT id::text FROM cm_patients WHERE total_points < 0 OR current_streak < 0"
+)
+
+
 class _Planner:
     """Decides each legacy enrollment: new row, merged into an existing one, or reported."""
 
     def __init__(self, done, plan, people, provider_map, index):
         self.done, self.plan, self.people = done, plan, people
+        self.negative_counts = {row[0] for row in fetch(_NEGATIVE_COUNTS_SQL)}
         self.provider_map = provider_map
         self.mapped = already_mapped(done.table)
         self.keepers = self._keepers(index)
@@ -172,6 +179,9 @@ class _Planner:
             return True
         if row.cpss_id is not None and row.cpss_id not in self.provider_map:
             done.reported(row.pk, "cpss_provider_not_migrated", related_id=row.cpss_id)
+            return True
+        if row.pk in self.negative_counts:
+            done.reported(row.pk, "negative_points_or_streak")
             return True
         if row.status_new is None:
             ambiguous = code(row.status) in AMBIGUOUS_STATUSES

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from identity.matching import PersonRecord, auto_link_min_score, review_min_score, score_people
 from identity.normalization import normalize_name
-from identity.validators import EARLIEST_DATE_OF_BIRTH
+from identity.validators import EARLIEST_DATE_OF_BIRTH, person_name_problem
 from intakeq_link.client_ids import is_intakeq_client_id
 from legacy.bulk import fetch
 from legacy.results import PhaseLog
@@ -135,6 +135,10 @@ def _usable_people(plan: PeoplePlan) -> list[Person]:
         reason = None
         if not person.key[0] or not person.key[1]:
             reason = "blank_name"
+        elif problem := (
+            person_name_problem(person.first_name) or person_name_problem(person.last_name)
+        ):
+            reason = f"unusable_name:{problem}"  # reported, as the new pages would refuse it
         elif person.date_of_birth is None:
             reason = "no_date_of_birth"
         elif not (EARLIEST_DATE_OF_BIRTH <= person.date_of_birth <= today):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.base_user import BaseUserManager
 from django.db import transaction
 
+from cm_program.validators import ascii_digits
 from legacy.bulk import already_mapped, copy_new_rows, fetch, new_id, text_ids, write_id_map
 from legacy.models import LegacyIdMap
 from legacy.results import Batching, PhaseLog
@@ -101,6 +102,7 @@ def _plan_provider(done: ProvidersDone, existing: _Existing, row: tuple, role: s
         existing.emails_seen[email_key] = pk
     status = ProviderCM.Status.ACTIVE if is_active else ProviderCM.Status.INACTIVE
     new_pk = new_id()
-    new_row = (new_pk, pk, first, last, email, blank_to_none(phone), role,
+    phone = blank_to_none(phone) and ascii_digits(phone)
+    new_row = (new_pk, pk, first, last, email, phone, role,
                blank_to_none(credentials), status)  # fmt: skip
     return (pk, new_pk, LegacyIdMap.Outcome.MIGRATED), new_row

@@ -1,18 +1,20 @@
 """The reconciliation report: one CSV line per legacy row not migrated, or migrated with a note."""
 
-import csv
 from pathlib import Path
 
+from core.safe_csv import private_csv_writer
 from legacy.results import MigrationResult
 
 COLUMNS = ["legacy_table", "legacy_id", "kind", "reason", "related_id", "value"]
 
 
 def write_report(result: MigrationResult, path: Path) -> Path:
-    """CSV, ids and reasons only: no names, dates of birth or free text beyond the coded value."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+    """CSV, ids and reasons only: no names, dates of birth or free text beyond the coded value.
+
+    The file is readable by its owner only from its first byte, and a legacy value that a
+    spreadsheet would run as a formula (``=HYPERLINK(...)``) is written as text.
+    """
+    with private_csv_writer(path) as writer:
         writer.writerow(COLUMNS)
         for line in result.report:
             writer.writerow(
@@ -25,5 +27,4 @@ def write_report(result: MigrationResult, path: Path) -> Path:
                     line.value,
                 ]
             )
-    path.chmod(0o600)
     return path

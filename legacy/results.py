@@ -51,6 +51,8 @@ class PhaseLog:
     counts: TableCounts = field(default_factory=TableCounts)
     report: list[ReportLine] = field(default_factory=list)
     created: Counter = field(default_factory=Counter)
+    # Notes not yet in legacy_migration_notes: stored with the next batch this phase commits.
+    unstored_notes: list[ReportLine] = field(default_factory=list)
 
     def reported(self, legacy_id, reason: str, *, related_id=None, value=None) -> None:
         """A row of this phase's table that is not migrated."""
@@ -59,13 +61,14 @@ class PhaseLog:
 
     def note(self, legacy_id, reason: str, *, table=None, related_id=None, value=None) -> None:
         """A row that was migrated (or merged) but is worth a person's look."""
-        self._line(table or self.table, legacy_id, "note", reason, related_id, value)
+        line = self._line(table or self.table, legacy_id, "note", reason, related_id, value)
+        self.unstored_notes.append(line)
 
-    def _line(self, table, legacy_id, kind, reason, related_id, value) -> None:
+    def _line(self, table, legacy_id, kind, reason, related_id, value) -> ReportLine:
         # Codes and scores only: never a name or a date of birth.
-        self.report.append(
-            ReportLine(table, legacy_id, kind, reason, related_id, (value or "")[:40])
-        )
+        line = ReportLine(table, legacy_id, kind, reason, related_id, (value or "")[:40])
+        self.report.append(line)
+        return line
 
 
 @dataclass
@@ -82,6 +85,11 @@ class MigrationResult:
         self.counts[phase.table].add(phase.counts)
         self.report.extend(phase.report)
         self.created.update(phase.created)
+
+    def report_notes_from(self, stored: list[ReportLine]) -> None:
+        """The report: this run's rows not migrated, then every note ever stored (a killed
+        run's too), instead of the notes this run happened to make."""
+        self.report = [line for line in self.report if line.kind == "reported"] + stored
 
     @property
     def created_total(self) -> int:

@@ -12,6 +12,7 @@ rows are written with COPY or INSERT ... SELECT, one transaction per batch toget
 
 from django.db import connection, transaction
 
+from legacy.bulk import store_notes, stored_notes
 from legacy.enrollments import migrate_enrollments
 from legacy.people import migrate_people
 from legacy.plan import plan_people, read_enrollments
@@ -92,11 +93,16 @@ def _run_phases(batching: Batching, status_map: dict[str, str]) -> MigrationResu
     result.add(providers)
     result.non_cpss_providers = providers.non_cpss
     plan = plan_people()
+    # The plan's notes (uncertain IntakeQ matches) are made again by every run; stored now, a
+    # run killed before their people's batch still leaves them for the report.
+    with transaction.atomic():
+        store_notes(plan)
     result.add(plan)
     index = read_enrollments(plan, status_map)
     people = migrate_people(batching, plan, index)
     result.add(people)
     result.add(migrate_enrollments(batching, plan, index, people, providers.provider_map))
+    result.report_notes_from(stored_notes())
     return result
 
 

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from core.models import TimestampedModel
@@ -71,9 +72,16 @@ class ProviderCM(TimestampedModel):
     status = models.TextField(
         choices=Status, default=Status.ACTIVE, db_default=Status.ACTIVE, null=True
     )
-    max_caseload = models.IntegerField(default=30, db_default=30, null=True)
+    max_caseload = models.IntegerField(
+        default=30, db_default=30, null=True, validators=[MinValueValidator(0)]
+    )
 
     objects = ProviderCMQuerySet.as_manager()
+
+    def clean(self):
+        # A blank email is "no email" (NULL): '' would count as taken by the UNIQUE constraint.
+        if self.email is not None and not self.email.strip():
+            self.email = None
 
     class Meta:
         db_table = "providers_cm"
@@ -87,6 +95,14 @@ class ProviderCM(TimestampedModel):
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "inactive"]),
                 name="providers_cm_status_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_caseload__gte=0),
+                name="providers_cm_max_caseload_check",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=True) | models.Q(email__regex=r"\S"),
+                name="providers_cm_email_not_blank_check",
             ),
         ]
 

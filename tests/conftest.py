@@ -1,6 +1,30 @@
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_append_only_triggers():
+    """Transactional tests end with a flush (one TRUNCATE of every table), which the history
+    tables' append-only triggers refuse. The tests' role is the superuser: it may switch
+    ordinary triggers off for the flush, as no site role can."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        return [
+            "SET session_replication_role = replica;",
+            *statements,
+            "SET session_replication_role = DEFAULT;",
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
+
+
 @pytest.fixture
 def dictfetchall():
     """Run raw SQL and return rows as dicts: the tests speak the seed's SQL directly."""
@@ -56,30 +80,3 @@ def staff_user():
         return user
 
     return make
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _flush_past_truncate_guards():
-    """Transactional tests end with Django's flush, one TRUNCATE of every table, which the
-    append-only tables' TRUNCATE triggers (core.db.append_only_trigger) refuse. The flush runs
-    in one transaction: their guards are switched off and on again inside it, so they stay on
-    for every test (the test database's role owns the tables, as migrations made them)."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    from core.db import truncate_guards_sql
-
-    original = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, **kwargs):
-        statements = original(self, style, tables, **kwargs)
-        if not statements:
-            return statements
-        return [
-            truncate_guards_sql("DISABLE"),
-            *statements,
-            truncate_guards_sql("ENABLE"),
-        ]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
-        yield

@@ -87,3 +87,18 @@ def test_a_signal_handler_set_by_someone_else_is_kept(signum):
         assert signal.getsignal(signum) is theirs
     finally:
         signal.signal(signum, previous)
+
+
+@pytest.mark.django_db
+def test_the_embedded_server_logs_no_row_values_or_statements_of_failed_queries():
+    """A unique violation's DETAIL line names the person; its STATEMENT line may too (L3)."""
+    from django.db import connection
+
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("the tests run on DATABASE_URL's server, not the embedded one")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('log_error_verbosity'), "
+            "current_setting('log_min_error_statement')"
+        )
+        assert cursor.fetchone() == ("terse", "panic")

@@ -2,6 +2,8 @@
 
 import csv
 import datetime
+import os
+import stat
 import uuid
 from decimal import Decimal
 from io import StringIO
@@ -692,3 +694,109 @@ def test_log_lines_hold_no_names(messy, report):
 
     assert not any(name in output for name in ("Jon", "Smith", "Ann", "Lee", "example.com"))
     assert "cm_patients: 11/11 rows processed" in output
+
+
+# --- the report: complete after a killed run, safe to open in a spreadsheet ----------------------
+
+
+def test_rerun_after_a_killed_run_reports_every_note_made_by_either_run(legacy, report):
+    class Killed(Exception):
+        pass
+
+    enrollments = [
+        legacy.enrollment(legacy.patient(f"Person{index}", "Example"), smartphone_access="maybe")
+        for index in range(6)
+    ]
+
+    def kill_after_second_people_batch(phase, number):
+        if phase == "patients" and number == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        migrate_cm_legacy(batch_size=2, after_batch=kill_after_second_people_batch)
+    assert 0 < PatientCM.objects.count() < 6
+
+    run("--report", report.path, "--batch-size", "2")
+
+    noted = {r["legacy_id"] for r in report() if r["reason"] == "unmapped_smartphone_access"}
+    assert noted == {str(pk) for pk in enrollments}
+    # Every empty value has its note: none is silently NULL.
+    assert PatientCM.objects.filter(smartphone_access__isnull=True).count() == len(noted)
+
+
+def test_notes_are_stored_once_however_many_runs_make_them(legacy, report):
+    legacy.enrollment(legacy.patient(), smartphone_access="maybe")
+
+    run("--report", report.path)
+    run("--report", report.path)
+
+    assert [r["reason"] for r in report() if r["kind"] == "note"] == ["unmapped_smartphone_access"]
+
+
+def test_legacy_free_text_cannot_become_a_spreadsheet_formula(legacy, report):
+    legacy.enrollment(legacy.patient("Ann", "One"), status='=HYPERLINK("http://x.example/")')
+    legacy.enrollment(legacy.patient("Bea", "Two"), smartphone_access="=cmd|' /C calc'!A0")
+    legacy.enrollment(legacy.patient("Cal", "Three"), enrollment_source="@SUM(1+1)")
+
+    run("--report", report.path)
+
+    values = sorted(r["value"] for r in report() if r["value"])
+    assert values == ['\'=HYPERLINK("http://x.example/")', "'=cmd|' /C calc'!A0", "'@SUM(1+1)"]
+
+
+def test_the_report_is_created_readable_by_its_owner_only(legacy, tmp_path, monkeypatch):
+    legacy.enrollment(legacy.patient(), status="lost")
+    path = tmp_path / "report.csv"
+    modes = {}
+    real_open = os.open
+
+    def recording_open(file, flags, mode=0o777, *args, **kwargs):
+        modes[str(file)] = mode
+        return real_open(file, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording_open)
+
+    run("--report", str(path))
+
+    assert modes.get(str(path)) == 0o600  # at creation, not chmod-ed afterwards
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --- values the new tables refuse: reported, not crashed on ---------------------------------------
+
+
+def test_negative_points_are_reported_not_migrated(legacy, report):
+    kept = legacy.enrollment(legacy.patient("Ann", "Lee"), total_points=10)
+    negative = legacy.enrollment(legacy.patient("Bea", "Ray"), total_points=-5)
+    streak = legacy.enrollment(legacy.patient("Cal", "Fox"), current_streak=-1)
+
+    run("--report", report.path)
+
+    assert enrollment_of(kept).total_points == 10
+    rows = report()
+    assert reasons(rows, negative) == {"negative_points_or_streak"}
+    assert reasons(rows, streak) == {"negative_points_or_streak"}
+
+
+@pytest.mark.parametrize("first", ["Jo\u200bhn", "\u202eJohn", "Jo\nhn", "!!!"])
+def test_a_name_the_pages_would_refuse_is_reported_not_migrated(legacy, report, first):
+    patient = legacy.patient(first, "Smith")
+    legacy.enrollment(patient)
+
+    run("--report", report.path)
+
+    assert not PatientCanonical.objects.exists()
+    assert any(
+        reason.endswith("name") or "name:" in reason for reason in reasons(report(), patient)
+    )
+
+
+def test_phones_typed_in_other_digits_arrive_in_ascii(legacy, report):
+    legacy.enrollment(
+        legacy.patient(phone="٨٠١٥٥٥٠١٢٣"), emergency_contact_phone="８０１５５５０１９９"
+    )
+
+    run("--report", report.path)
+
+    cm = PatientCM.objects.get()
+    assert (cm.phone, cm.emergency_contact_phone) == ("8015550123", "8015550199")

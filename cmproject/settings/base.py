@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from cmproject.embedded_postgres import APP_ROLE as EMBEDDED_APP_ROLE
 from cmproject.embedded_postgres import embedded_database_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -112,24 +113,38 @@ def required(name: str) -> str:
     return value
 
 
-def database_settings(*, allow_embedded: bool = True) -> dict:
-    """DATABASE_URL if set, else (outside production) the embedded PostgreSQL."""
+def database_logins(*, allow_embedded: bool = True) -> tuple[dict, dict | None]:
+    """(the site's login, the login ``migrate`` uses or None).
+
+    The site runs as a role that owns nothing; migrations run as the tables' owner
+    (docs/access-and-audit.md, "Database roles"). DATABASE_URL is the site's login and
+    DATABASE_OWNER_URL the owner's; without DATABASE_OWNER_URL, migrate uses DATABASE_URL's login
+    (one role, as on a developer's own server). Without DATABASE_URL (outside production) the
+    embedded PostgreSQL provides both roles.
+    """
     url = env.str("DATABASE_URL", default="")
     if not url:
         if not allow_embedded:
             raise ImproperlyConfigured("Set DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/NAME.")
-        return embedded_database_settings(VAR_DIR / "pgdata")
+        owner = embedded_database_settings(VAR_DIR / "pgdata")
+        return {**owner, "USER": EMBEDDED_APP_ROLE}, owner
+    owner_url = env.str("DATABASE_OWNER_URL", default="")
+    owner = _database_url_config("DATABASE_OWNER_URL", owner_url) if owner_url else None
+    return _database_url_config("DATABASE_URL", url), owner
+
+
+def _database_url_config(name: str, url: str) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the error below says it in one line
             config = environ.Env.db_url_config(url)
     except Exception as exc:
         raise ImproperlyConfigured(
-            "DATABASE_URL is malformed: expected postgres://USER:PASSWORD@HOST:PORT/NAME."
+            f"{name} is malformed: expected postgres://USER:PASSWORD@HOST:PORT/NAME."
         ) from exc
     if config.get("ENGINE") != "django.db.backends.postgresql" or not config.get("NAME"):
         raise ImproperlyConfigured(
-            "DATABASE_URL must be a PostgreSQL URL with a database name: "
+            f"{name} must be a PostgreSQL URL with a database name: "
             "postgres://USER:PASSWORD@HOST:PORT/NAME."
         )
     config.setdefault("OPTIONS", {}).setdefault(

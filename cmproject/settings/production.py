@@ -1,11 +1,13 @@
 """Production: secrets come from the environment with no default; a missing one stops the start."""
 
 from .base import *  # noqa: F403
-from .base import MANIFEST_STATIC_STORAGES, database_settings, env, required
+from .base import MANIFEST_STATIC_STORAGES, database_logins, env, required
 
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
-DATABASES = {"default": database_settings(allow_embedded=False)}
+# The site's login owns nothing; DATABASE_OWNER_URL (the tables' owner) is used by migrate only.
+_site_login, DATABASE_OWNER = database_logins(allow_embedded=False)
+DATABASES = {"default": _site_login}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 ALLOWED_HOSTS = required("ALLOWED_HOSTS").split(",")
 # Needs `manage.py collectstatic` before the start (the Dockerfile runs it at build).

@@ -9,11 +9,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cm_program.models import PatientCM
 from cm_program.services import cm_patient_create, enrollment_create, program_get_or_create
+from cmproject.database_roles import owner_login
 from core.audit_context import command_context
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
@@ -94,7 +95,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo only runs with DEBUG on; it must never touch real data.")
-        with command_context("seed_demo"), transaction.atomic():
+        # The owner's login: the demo also plays the IntakeQ sync, writing `patients`, which the
+        # site's own role may only read.
+        owner = getattr(settings, "DATABASE_OWNER", None)
+        with (
+            owner_login(connection, owner),
+            command_context("seed_demo"),
+            transaction.atomic(),
+        ):
             logins = self._staff()
             program = program_get_or_create(
                 name=PROGRAM_NAME, description="Demo program: points for negative drug tests."
@@ -110,7 +118,9 @@ class Command(BaseCommand):
             "print the current code with "
             "`DEBUG=true .venv/bin/python manage.py demo_totp_code demo-admin`."
         )
-        for username, secret, url in self._two_factor_keys(logins):
+        with owner_login(connection, owner):
+            keys = self._two_factor_keys(logins)
+        for username, secret, url in keys:
             self.stdout.write(f"  {username:<18} key {secret}  ({url})")
 
     def _staff(self):
