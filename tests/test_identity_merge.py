@@ -256,7 +256,7 @@ def test_correction_changes_the_name_and_keeps_the_reason_in_the_history(actor):
     assert patient.first_name == "Jessica"
     event = PatientCanonicalEvent.objects.filter(pgh_obj_id=patient.pk).order_by("pgh_id").last()
     assert event.first_name == "Jessica"
-    assert event.pgh_context.metadata["reason"] == "Typed the nickname"
+    assert event.pgh_context["reason"] == "Typed the nickname"
 
 
 def test_correction_into_another_persons_identity_names_them_and_offers_the_merge(actor):
