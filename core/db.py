@@ -63,3 +63,19 @@ def append_only_trigger(table: str, *, unless: str | None = None) -> migrations.
             f"DROP TRIGGER IF EXISTS {truncate_trigger} ON {table};",
         ],
     )
+
+
+def truncate_guards_set(cursor, *, enabled: bool) -> None:
+    """Switch the append-only tables' TRUNCATE refusal off or on, in the current transaction.
+
+    For emptying a whole test or benchmark database only (Django's flush, the benchmark's
+    TRUNCATE ... CASCADE); it needs the tables' owner, which the site's database user in
+    production is not meant to be.
+    """
+    cursor.execute(
+        "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE t.tgname LIKE '%%\\_no\\_truncate' AND NOT t.tgisinternal"
+    )
+    action = "ENABLE" if enabled else "DISABLE"
+    for table, trigger in cursor.fetchall():
+        cursor.execute(f'ALTER TABLE "{table}" {action} TRIGGER "{trigger}"')
