@@ -19,6 +19,11 @@ from incentives import rules
 STIMULANTS = ["cocaine", "methamphetamine", "amphetamine"]
 
 
+def default_analytes() -> list[str]:
+    """What an incentive is paid on unless a schedule says otherwise: stimulants only."""
+    return list(STIMULANTS)
+
+
 class EnrollmentScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Rows of the enrollments the user may see (deny by default, as Enrollment's)."""
@@ -58,7 +63,9 @@ class IncentiveSchedule(TimestampedModel):
     cents_per_point = models.PositiveIntegerField(default=50, db_default=50)
     recovery_after = models.PositiveIntegerField(null=True, blank=True)
     missed_resets = models.BooleanField(default=True, db_default=True)
-    target_analytes = ArrayField(models.TextField(), default=list, db_default=STIMULANTS)
+    target_analytes = ArrayField(
+        models.TextField(), default=default_analytes, db_default=STIMULANTS
+    )
     citation = models.TextField(blank=True, default="", db_default="")
     is_example = models.BooleanField(default=False, db_default=False)
     notes = models.TextField(blank=True, default="", db_default="")
