@@ -10,7 +10,7 @@ from django.utils import timezone
 from cm_program.models import Enrollment
 from incentives import selectors, services
 from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
-from incentives.schedules import schedule_create, schedule_publish
+from incentives.schedules import schedule_create, schedule_publish, schedule_update
 from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -262,15 +262,16 @@ def test_the_ledger_refuses_update_and_delete_in_the_database(enrollment, actor)
         "DELETE FROM cm_incentive_ledger WHERE id = %s",
         "UPDATE cm_drug_tests SET result = 'positive' WHERE enrollment_id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [entry.pk if "ledger" in sql else enrollment.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk if "ledger" in sql else enrollment.pk])
 
 
 def test_a_published_schedule_cannot_be_edited(schedule, actor):
     with pytest.raises(ValidationError, match="published"):
-        from incentives.schedules import schedule_update
-
         schedule_update(schedule=schedule, actor=actor, base_points=11)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         IncentiveSchedule.objects.filter(pk=schedule.pk).update(base_points=11)

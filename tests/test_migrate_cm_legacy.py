@@ -666,3 +666,21 @@ def test_log_lines_hold_no_names(messy, report):
 
     assert not any(name in output for name in ("Jon", "Smith", "Ann", "Lee", "example.com"))
     assert "cm_patients: 11/11 rows processed" in output
+
+
+def test_migrated_points_get_an_opening_balance_and_check_clean(legacy):
+    from incentives.models import LedgerEntry
+
+    patient = legacy.patient()
+    legacy.enrollment(patient, status="active", total_points=240, current_streak=6)
+    migrate_cm_legacy()
+    entry = LedgerEntry.objects.get()
+    assert (entry.kind, entry.points, entry.level_after, entry.streak_after) == (
+        "opening_balance",
+        240,
+        6,
+        6,
+    )
+    out = StringIO()
+    call_command("incentives_check", stdout=out)
+    assert "All 1 enrollments match" in out.getvalue()
