@@ -217,7 +217,7 @@ def test_property_only_negatives_earn(rules, outcomes):
 @given(rules_strategy, outcomes_strategy)
 def test_property_excused_visits_change_nothing(rules, outcomes):
     with_excused = replay(
-        rules, [o for pair in zip(outcomes, ["excused"] * len(outcomes)) for o in pair]
+        rules, [o for pair in zip(outcomes, ["excused"] * len(outcomes), strict=True) for o in pair]
     )
     without = replay(rules, outcomes)
     assert points(with_excused)[::2] == points(without)

@@ -59,3 +59,10 @@ def test_an_opening_balance_makes_migrated_points_check_clean():
     enrollment = EnrollmentFactory(total_points=240, current_streak=6)
     services.opening_balances_record(enrollment_ids=[enrollment.pk], reason="migrated")
     assert "All 1 enrollments match" in run()
+
+
+def test_the_demo_checks_clean(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    assert Enrollment.objects.filter(total_points__gt=0).count() >= 4
+    assert "All 6 enrollments match" in run()
