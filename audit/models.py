@@ -2,6 +2,13 @@ import pghistory
 
 from cm_program.models import Enrollment, PatientCM
 from identity.models import PatientCanonical
+from incentives.models import (
+    DrugTest,
+    IncentivePlan,
+    IncentiveSchedule,
+    LedgerEntry,
+    ScheduledVisit,
+)
 from intakeq_link.models import PatientIntakeQLink
 from providers.models import ProviderCM
 
@@ -49,4 +56,29 @@ EnrollmentEvent = _event_model(
 )
 ProviderCMEvent = _event_model(
     ProviderCM, "ProviderCMEvent", "audit_providers_cm_event", "CM provider change"
+)
+# The incentives app (issue #14). Tests and the ledger are append-only, so only inserts occur.
+IncentiveScheduleEvent = _event_model(
+    IncentiveSchedule,
+    "IncentiveScheduleEvent",
+    "audit_cm_incentive_schedules_event",
+    "incentive schedule change",
+)
+IncentivePlanEvent = _event_model(
+    IncentivePlan, "IncentivePlanEvent", "audit_cm_incentive_plans_event", "incentive plan change"
+)
+ScheduledVisitEvent = _event_model(
+    ScheduledVisit,
+    "ScheduledVisitEvent",
+    "audit_cm_incentive_visits_event",
+    "scheduled visit change",
+)
+DrugTestEvent = _event_model(
+    DrugTest, "DrugTestEvent", "audit_cm_drug_tests_event", "drug test change"
+)
+LedgerEntryEvent = _event_model(
+    LedgerEntry,
+    "LedgerEntryEvent",
+    "audit_cm_incentive_ledger_event",
+    "incentive ledger change",
 )

@@ -283,3 +283,23 @@ def test_a_cap_below_one_award_is_refused(actor):
             actor=actor, name="Bad", weeks=WEEKS, base_points=10, max_points=20, cap_points=15
         )
     assert not IncentiveSchedule.objects.exists()
+
+
+def test_every_incentive_table_is_in_the_audit_history(enrollment, actor):
+    from audit.models import (
+        DrugTestEvent,
+        IncentivePlanEvent,
+        IncentiveScheduleEvent,
+        LedgerEntryEvent,
+        ScheduledVisitEvent,
+    )
+
+    record(enrollment, actor, "negative", 27)
+    for model in (
+        DrugTestEvent,
+        IncentivePlanEvent,
+        IncentiveScheduleEvent,
+        LedgerEntryEvent,
+        ScheduledVisitEvent,
+    ):
+        assert model.objects.exists(), model.__name__
