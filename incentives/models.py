@@ -347,6 +347,7 @@ class LedgerEntry(UUIDModel):
         verbose_name = "incentive ledger entry"
         verbose_name_plural = "incentive ledger entries"
         ordering = ["enrollment", "created_at", "id"]
+        permissions = [("view_incentive_report", "Can see incentive reports of every program")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(

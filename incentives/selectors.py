@@ -154,10 +154,10 @@ def week_rows(*, user, cm_program_id=None, since: datetime.date | None = None) -
 
     def by_week(queryset, date_field, since_lookup, **aggregates):
         return {
-            (row["enrollment__cm_program__name"], _as_date(row["week"])): row
+            (row["enrollment__cm_program__name"], _as_date(row["week_of"])): row
             for row in queryset.filter(enrollment__in=ids, **{since_lookup: since})
-            .annotate(week=TruncWeek(date_field))
-            .values("enrollment__cm_program__name", "week")
+            .annotate(week_of=TruncWeek(date_field))
+            .values("enrollment__cm_program__name", "week_of")
             .annotate(**aggregates)
         }
 

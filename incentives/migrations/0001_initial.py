@@ -444,6 +444,9 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "incentive ledger entries",
                 "db_table": "cm_incentive_ledger",
                 "ordering": ["enrollment", "created_at", "id"],
+                "permissions": [
+                    ("view_incentive_report", "Can see incentive reports of every program")
+                ],
             },
         ),
         migrations.AddField(

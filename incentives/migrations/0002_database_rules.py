@@ -6,9 +6,9 @@ from django.db import migrations
 
 from core.db import append_only_trigger, updated_at_trigger
 
-# Supervisors correct tests, excuse visits and void entries; defining and publishing schedules
+# Supervisors correct tests, excuse visits, void entries and read the reports; defining and publishing schedules
 # is the Admin group's (which holds every permission already, staff.groups).
-GROUP_PERMISSIONS = {"CPSS Supervisor": ["correct_drugtest"]}
+GROUP_PERMISSIONS = {"CPSS Supervisor": ["correct_drugtest", "view_incentive_report"]}
 
 
 def grant_permissions(apps, schema_editor):
