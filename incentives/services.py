@@ -21,6 +21,7 @@ from incentives.history import load_histories, replay_history, visit_entry_total
 from incentives.models import (
     PAYING_KINDS,
     Account,
+    CapPeriod,
     DrugTest,
     EntryKind,
     IncentivePlan,
@@ -45,6 +46,14 @@ class Recorded:
 
     test: DrugTest | None
     entries: list[LedgerEntry]
+
+
+def _clean(instance) -> None:
+    """``full_clean`` of the values only: the foreign keys were just read under a lock, and the
+    named constraints hold in the database anyway (checked here they cost a query each, on
+    every recording)."""
+    relations = [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    instance.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
 
 
 def _lock(enrollment: Enrollment) -> Enrollment:
@@ -151,7 +160,7 @@ def _reconcile(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEn
             reason=why if kind == EntryKind.ADJUSTMENT else "",
             created_by=actor,
         )
-        entry.full_clean()
+        _clean(entry)
         entries.append(entry)
     LedgerEntry.objects.bulk_create(entries)
     enrollment_points_set(
@@ -161,11 +170,13 @@ def _reconcile(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEn
 
 
 def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEntry]:
-    """This enrollment, then the person's others (a calendar-year cap counts across them)."""
+    """This enrollment, then the person's others whose calendar-year cap counts its points."""
     entries = _reconcile(enrollment, actor, why=why)
     if enrollment.canonical_patient_id is not None:
         others = Enrollment.objects.filter(
-            canonical_patient_id=enrollment.canonical_patient_id, incentive_plan__isnull=False
+            canonical_patient_id=enrollment.canonical_patient_id,
+            incentive_plan__schedule__cap_points__isnull=False,
+            incentive_plan__schedule__cap_period=CapPeriod.CALENDAR_YEAR,
         ).exclude(pk=enrollment.pk)
         for other in others.order_by("pk"):
             _reconcile(other, actor, why=why or "cap shared with another enrollment")
@@ -260,7 +271,7 @@ def drug_test_record(
         result=result,
         entered_by=actor,
     )
-    test.full_clean()
+    _clean(test)
     try:
         with transaction.atomic():
             test.save()
@@ -268,7 +279,7 @@ def drug_test_record(
         raise ValidationError({"visit": "This visit already has a test result."}) from exc
     visit.status = VisitStatus.ATTENDED
     visit.marked_by, visit.marked_at = actor, timezone.now()
-    visit.full_clean()
+    _clean(visit)
     visit.save(update_fields=["status", "marked_by", "marked_at", "updated_at"])
     return Recorded(test, _reconcile_person(enrollment, actor))
 
