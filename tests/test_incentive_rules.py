@@ -221,3 +221,10 @@ def test_property_excused_visits_change_nothing(rules, outcomes):
     )
     without = replay(rules, outcomes)
     assert points(with_excused)[::2] == points(without)
+
+
+def test_the_worked_example_of_the_docs():
+    """docs/incentives.md: four negatives, a positive, three negatives on the demo schedule."""
+    awards = replay(DEMO, ["negative"] * 4 + ["positive"] + ["negative"] * 3)
+    assert points(awards) == [20, 23, 26, 29, 0, 20, 23, 32]
+    assert [a.level for a in awards] == [1, 2, 3, 4, 0, 1, 4, 5]
