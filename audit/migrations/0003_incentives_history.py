@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0002_access_log_moved_out"),
         ("cm_program", "0003_enrollment_status_changes"),
-        ("incentives", "0002_database_rules"),
+        ("incentives", "0001_initial"),
         ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
