@@ -183,6 +183,13 @@ def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[L
     return entries
 
 
+def _check_result(result) -> None:
+    if result not in rules.TEST_RESULTS:
+        raise ValidationError(
+            {"result": f"A result is one of {', '.join(rules.TEST_RESULTS)}, not {result!r}."}
+        )
+
+
 def _clean_collected_at(enrollment: Enrollment, collected_at) -> datetime.datetime:
     if not isinstance(collected_at, datetime.datetime):
         raise ValidationError({"collected_at": "Give the date and time the specimen was taken."})
@@ -251,10 +258,7 @@ def drug_test_record(
     """Record a test at a scheduled visit (the earliest open one by default) and post what it
     earns. Refuses (ValidationError, nothing written) an unknown result, a date in the future
     or before enrollment, a visit that already has a result, an enrollment not active."""
-    if result not in rules.TEST_RESULTS:
-        raise ValidationError(
-            {"result": f"A result is one of {', '.join(rules.TEST_RESULTS)}, not {result!r}."}
-        )
+    _check_result(result)
     enrollment = _lock(enrollment)
     _require_active(enrollment)
     collected_at = _clean_collected_at(enrollment, collected_at)
@@ -314,10 +318,7 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
 def drug_test_correct(*, test: DrugTest, actor, result: str, reason: str) -> Recorded:
     """A lab confirmation overturning a result: a new test superseding the old one (nothing is
     edited), then later visits re-priced, the differences posted as adjustments."""
-    if result not in rules.TEST_RESULTS:
-        raise ValidationError(
-            {"result": f"A result is one of {', '.join(rules.TEST_RESULTS)}, not {result!r}."}
-        )
+    _check_result(result)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for the correction (e.g. lab report)."})

@@ -198,11 +198,17 @@ class StatementView(View):
 
 
 class _EnrollmentForm(View):
+    """A form about one enrollment, or one of its visible rows (``model``); then back to it."""
+
     template_name: str
     form_class: type
+    model = None
 
     def get_object(self, request, pk):
-        raise NotImplementedError
+        if self.model is None:
+            return _enrollment(request, pk)
+        rows = self.model.objects.visible_to(request.user).select_related("enrollment")
+        return get_object_or_404(rows, pk=pk)
 
     def render_form(self, request, obj, form):
         enrollment = obj if obj.__class__.__name__ == "Enrollment" else obj.enrollment
@@ -234,9 +240,6 @@ class IssueView(_EnrollmentForm):
     template_name = "incentives/issue.html"
     form_class = IssueForm
 
-    def get_object(self, request, pk):
-        return _enrollment(request, pk)
-
     def perform(self, enrollment, form) -> str:
         entry = services.incentive_issue(
             enrollment=enrollment, actor=self.request.user, **form.cleaned_data
@@ -248,11 +251,7 @@ class IssueView(_EnrollmentForm):
 class CorrectTestView(_EnrollmentForm):
     template_name = "incentives/correct.html"
     form_class = CorrectTestForm
-
-    def get_object(self, request, pk):
-        return get_object_or_404(
-            DrugTest.objects.visible_to(request.user).select_related("enrollment"), pk=pk
-        )
+    model = DrugTest
 
     def perform(self, test, form) -> str:
         recorded = services.drug_test_correct(
@@ -266,11 +265,7 @@ class CorrectTestView(_EnrollmentForm):
 class VoidEntryView(_EnrollmentForm):
     template_name = "incentives/void.html"
     form_class = ReasonForm
-
-    def get_object(self, request, pk):
-        return get_object_or_404(
-            LedgerEntry.objects.visible_to(request.user).select_related("enrollment"), pk=pk
-        )
+    model = LedgerEntry
 
     def perform(self, entry, form) -> str:
         services.ledger_entry_void(
