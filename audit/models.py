@@ -2,6 +2,13 @@ import pghistory
 
 from cm_program.models import Enrollment, PatientCM, SupervisorRequest
 from identity.models import CanonicalMerge, PatientCanonical
+from incentives.models import (
+    DrugTest,
+    IncentivePlan,
+    IncentiveSchedule,
+    LedgerEntry,
+    ScheduledVisit,
+)
 from intakeq_link.models import PatientIntakeQLink
 from providers.models import ProviderCM
 
@@ -67,4 +74,29 @@ CanonicalMergeEvent = _event_model(
     "CanonicalMergeEvent",
     "audit_patients_canonical_merge_event",
     "canonical patient merge change",
+)
+# The incentives app (issue #14). Tests and the ledger are append-only, so only inserts occur.
+IncentiveScheduleEvent = _event_model(
+    IncentiveSchedule,
+    "IncentiveScheduleEvent",
+    "audit_cm_incentive_schedules_event",
+    "incentive schedule change",
+)
+IncentivePlanEvent = _event_model(
+    IncentivePlan, "IncentivePlanEvent", "audit_cm_incentive_plans_event", "incentive plan change"
+)
+ScheduledVisitEvent = _event_model(
+    ScheduledVisit,
+    "ScheduledVisitEvent",
+    "audit_cm_incentive_visits_event",
+    "scheduled visit change",
+)
+DrugTestEvent = _event_model(
+    DrugTest, "DrugTestEvent", "audit_cm_drug_tests_event", "drug test change"
+)
+LedgerEntryEvent = _event_model(
+    LedgerEntry,
+    "LedgerEntryEvent",
+    "audit_cm_incentive_ledger_event",
+    "incentive ledger change",
 )

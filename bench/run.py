@@ -133,11 +133,18 @@ def table(rows: list[dict]) -> str:
 
 
 # In this order: migrate_cm_legacy last, as it empties the new tables the others read.
-STEPS = ["patient_view", "patient_list", "find_candidates", "find_or_create", "migrate_cm_legacy"]
+STEPS = [
+    "patient_view",
+    "patient_list",
+    "find_candidates",
+    "find_or_create",
+    "incentives",
+    "migrate_cm_legacy",
+]
 
 
 def measure_all(size, legacy_built: bool, seed: int, only: set | None) -> list:
-    from bench import http_load, measure
+    from bench import http_load, incentives, measure
 
     rng = random.Random(seed)
     steps = {
@@ -145,6 +152,7 @@ def measure_all(size, legacy_built: bool, seed: int, only: set | None) -> list:
         "patient_list": lambda: http_load.measure_patient_list(size),
         "find_candidates": lambda: measure.measure_matcher(size, rng),
         "find_or_create": lambda: measure.measure_find_or_create(size, rng),
+        "incentives": lambda: incentives.measure(size, rng),
         "migrate_cm_legacy": lambda: measure.measure_migration(size, legacy_built),
     }
     rows = []

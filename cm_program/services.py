@@ -459,3 +459,16 @@ def enrollment_cpss_reassign(
     enrollment.full_clean()
     enrollment.save(update_fields=["cpss_provider", "updated_at"])
     return enrollment
+
+
+@transaction.atomic
+def enrollment_points_set(*, enrollment: Enrollment, total_points: int, current_streak: int):
+    """Write the points and streak the incentive ledger computed (incentives.services is the
+    only caller, inside its own transaction). Returns early when they are already so."""
+    if enrollment.total_points == total_points and enrollment.current_streak == current_streak:
+        return enrollment
+    enrollment.total_points = total_points
+    enrollment.current_streak = current_streak
+    enrollment.full_clean()
+    enrollment.save(update_fields=["total_points", "current_streak", "updated_at"])
+    return enrollment

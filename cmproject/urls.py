@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("staff.urls")),
     path("admin/", admin.site.urls),
     path("cm/", include("cm_program.urls")),
+    path("incentives/", include("incentives.urls")),
     path("intakeq/", include("intakeq_link.urls")),
     path("cross-system/", include("cross_system.urls")),
     path("audit/", include("audit.urls")),

@@ -1,11 +1,14 @@
 """Enrollments: each cm_patients row becomes one cm_enrollments row of its person and program
-(or is reported), with the first row of its status history."""
+(or is reported), with the first row of its status history and, when it has points or a streak,
+an opening-balance entry in the incentive ledger (so ``incentives_check`` passes after a run)."""
 
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
 from cm_program.models import ContingencyManagement, Enrollment, EnrollmentStatusChange
+from incentives.models import LedgerEntry
+from incentives.services import opening_balances_record
 from legacy.bulk import already_mapped, fetch, new_id, plan_table, write_id_map
 from legacy.models import LegacyIdMap
 from legacy.people import PeopleDone
@@ -16,6 +19,7 @@ from legacy.values import (
     DEFAULT_PROGRAM_DESCRIPTION,
     DEFAULT_PROGRAM_NAME,
     HISTORY_REASON,
+    OPENING_BALANCE_REASON,
     code,
     program_key,
 )
@@ -205,3 +209,7 @@ def _insert_enrollments(done: EnrollmentsDone, plan: list[tuple]) -> None:
         cursor.execute(_HISTORY_SQL, [HISTORY_REASON])
     done.created[Enrollment._meta.db_table] += len(plan)
     done.created[EnrollmentStatusChange._meta.db_table] += len(plan)
+    # The migrated points and streak become the ledger's opening balance, same transaction.
+    done.created[LedgerEntry._meta.db_table] += opening_balances_record(
+        enrollment_ids=[row[1] for row in plan], reason=OPENING_BALANCE_REASON
+    )

@@ -43,6 +43,7 @@ ENROLLMENT_SOURCE_MAP = {
 PROVIDER_ROLE_MAP = {"cpss": "cpss", "cpss supervisor": "supervisor"}
 
 HISTORY_REASON = "Migrated from the old CM app (migrate_cm_legacy)."
+OPENING_BALANCE_REASON = "Points and streak carried over from the old CM app (migrate_cm_legacy)."
 DEFAULT_PROGRAM_NAME = "Legacy CM program (unnamed)"
 DEFAULT_PROGRAM_DESCRIPTION = (
     "The single program the old CM app ran before programs had names (program_name NULL)."

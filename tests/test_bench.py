@@ -24,6 +24,8 @@ EXPECTED_KEYS = {
     "find_candidates.p50_vs_before_ms", "find_candidates.p95_vs_before_ms",
     "find_or_create.1_worker_vs_before", "find_or_create.statements",
     "migrate_cm_legacy.seconds", "migrate_cm_legacy.rows_per_s",
+    "incentives.record_p50_ms", "incentives.record_p95_ms", "incentives.check_seconds",
+    "incentives.day_page_p50_ms", "incentives.day_page_p95_ms",
 }  # fmt: skip
 
 
@@ -97,6 +99,7 @@ def test_features_in_this_build_are_measured(small_run):
         "find_candidates": has_module_attribute("identity.matching", "find_candidates"),
         "find_or_create": True,
         "migrate_cm_legacy": has_command("migrate_cm_legacy"),
+        "incentives": has_command("incentives_check"),
     }
     for key, row in rows.items():
         expected = "ok" if available[key.split(".")[0]] else "not available"

@@ -24,7 +24,12 @@ from tests.factories import LinkProposalFactory
 
 APP_ROLE = "cm_app"
 HISTORY_TABLES = [
+    "audit_cm_drug_tests_event",
     "audit_cm_enrollments_event",
+    "audit_cm_incentive_ledger_event",
+    "audit_cm_incentive_plans_event",
+    "audit_cm_incentive_schedules_event",
+    "audit_cm_incentive_visits_event",
     "audit_cm_supervisor_requests_event",
     "audit_patient_access_log",
     "audit_patients_canonical_merge_event",
@@ -32,7 +37,9 @@ HISTORY_TABLES = [
     "audit_patients_cm_event",
     "audit_patients_intakeq_link_event",
     "audit_providers_cm_event",
+    "cm_drug_tests",
     "cm_enrollment_status_changes",
+    "cm_incentive_ledger",
     "patients_intakeq_link_history",
 ]
 PROPOSALS = "patients_intakeq_link_proposal"

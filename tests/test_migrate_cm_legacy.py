@@ -800,3 +800,21 @@ def test_phones_typed_in_other_digits_arrive_in_ascii(legacy, report):
 
     cm = PatientCM.objects.get()
     assert (cm.phone, cm.emergency_contact_phone) == ("8015550123", "8015550199")
+
+
+def test_migrated_points_get_an_opening_balance_and_check_clean(legacy):
+    from incentives.models import LedgerEntry
+
+    patient = legacy.patient()
+    legacy.enrollment(patient, status="active", total_points=240, current_streak=6)
+    migrate_cm_legacy()
+    entry = LedgerEntry.objects.get()
+    assert (entry.kind, entry.points, entry.level_after, entry.streak_after) == (
+        "opening_balance",
+        240,
+        6,
+        6,
+    )
+    out = StringIO()
+    call_command("incentives_check", stdout=out)
+    assert "All 1 enrollments match" in out.getvalue()

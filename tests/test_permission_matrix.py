@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from staff.services import totp_device_get_or_create
 from tests.factories import (
@@ -93,6 +94,21 @@ RULES = {
         {ADMIN}, kwargs=(("pk", "duplicate_proposal"),)
     ),
     "admin:intakeq_link_linkproposal_decide": rule({ADMIN}, kwargs=(("pk", "link_proposal"),)),
+    # Incentives (issue #14): CM data's rules. The participant in `objects` is on another CPSS's
+    # caseload, so a CPSS gets a 404 on their pages; corrections are the supervisor's.
+    "incentives:day": rule({CPSS, SUPERVISOR, ADMIN}),
+    "incentives:visit-record": rule({SUPERVISOR, ADMIN}, kwargs=(("visit_id", "open_visit"),)),
+    "incentives:visit-excuse": rule({SUPERVISOR, ADMIN}, kwargs=(("visit_id", "open_visit"),)),
+    "incentives:participant": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    "incentives:statement": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    "incentives:issue": rule({SUPERVISOR, ADMIN}, kwargs=(("pk", "enrollment"),)),
+    "incentives:test-correct": rule({SUPERVISOR, ADMIN}, kwargs=(("pk", "drug_test"),)),
+    "incentives:entry-void": rule({SUPERVISOR, ADMIN}, kwargs=(("pk", "issued_entry"),)),
+    "incentives:schedule-list": rule({ADMIN}),
+    "incentives:schedule-new": rule({ADMIN}),
+    "incentives:schedule-detail": rule({ADMIN}, kwargs=(("pk", "incentive_schedule"),)),
+    "incentives:report": rule({SUPERVISOR, ADMIN}),
+    "incentives:report-csv": rule({SUPERVISOR, ADMIN}),
 }
 
 # Admin URLs: the whole site is for the Admin group (with a verified second factor).
@@ -188,6 +204,31 @@ def objects():
         "merge_record": CanonicalMerge.objects.create(
             keep=pair[0], merged=merged, actor=UserFactory(), reason="Two charts"
         ),
+        **incentive_objects(enrollment),
+    }
+
+
+def incentive_objects(enrollment) -> dict:
+    """A published schedule, a recorded test, an open visit and an issued entry."""
+    from incentives import services
+    from incentives.models import ScheduledVisit
+    from incentives.schedules import schedule_demo_publish
+
+    actor = UserFactory()
+    schedule = schedule_demo_publish(actor=actor)
+    recorded = services.drug_test_record(
+        enrollment=enrollment, actor=actor, collected_at=timezone.now(), result="negative"
+    )
+    issued = services.incentive_issue(
+        enrollment=enrollment, actor=actor, points=1, method="voucher", reference="V-1"
+    )
+    return {
+        "incentive_schedule": schedule,
+        "drug_test": recorded.test,
+        "open_visit": ScheduledVisit.objects.filter(enrollment=enrollment, status="planned")
+        .order_by("week", "slot")
+        .first(),
+        "issued_entry": issued,
     }
 
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "providers",
     "intakeq_link",
     "cm_program",
+    "incentives",
     "legacy",
     "cross_system",
     "audit",

@@ -13,10 +13,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cm_program.models import PatientCM
-from cm_program.services import cm_patient_create, enrollment_create, program_get_or_create
+from cm_program.services import (
+    cm_patient_create,
+    enrollment_create,
+    enrollment_status_change,
+    program_get_or_create,
+)
 from cmproject.database_roles import owner_login
 from core.audit_context import command_context
 from identity.services import find_or_create_canonical_patient
+from incentives.demo import demo_history_record
+from incentives.schedules import schedule_demo_publish
+from incentives.services import opening_balances_record
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
 from intakeq_link.services import intakeq_link_create
 from providers.models import ProviderCM
@@ -44,49 +52,24 @@ INTAKEQ_PATIENTS = [
     ("IQ-DEMO-1006", "Sarah", "Wilson", "1990-12-12", "(435) 555-0133", None),
 ]
 
-# CM participants: (first, last, dob, cpss username, status, points, streak, source, pod,
-#                   IntakeQ client id when the person is also a Moonlit psychiatry patient)
+# CM participants: (first, last, dob, cpss username, status, weeks enrolled, visits recorded
+#                   (incentives.demo: N negative, P positive, M missed, E excused), points handed
+#                   over, source, pod, IntakeQ client id when also a Moonlit psychiatry patient).
+# Points and streaks follow from the recorded visits (docs/incentives.md).
 CM_PATIENTS = [
-    (
-        "Jessica",
-        "Martinez",
-        "1992-03-22",
-        "demo-cpss",
-        "active",
-        240,
-        6,
-        "acute_care",
-        "Pod A",
-        None,
-    ),
-    (
-        "John",
-        "Smith",
-        "1985-06-15",
-        "demo-cpss",
-        "active",
-        120,
-        3,
-        "existing_patient",
-        "Pod A",
-        "IQ-DEMO-1001",
-    ),
-    ("Tyler", "Nguyen", "1987-05-14", "demo-cpss", "paused", 60, 0, "referral", "Pod B", None),
-    ("Brianna", "Clark", "1996-10-03", "demo-cpss2", "active", 310, 9, "outpatient", "Pod B", None),
-    (
-        "Marcus",
-        "Hall",
-        "2000-07-21",
-        "demo-cpss2",
-        "graduated",
-        520,
-        12,
-        "acute_care",
-        "Pod C",
-        None,
-    ),
-    ("Kayla", "Young", "1993-01-30", "demo-cpss2", "active", 30, 1, "referral", "Pod C", None),
-]
+    ("Jessica", "Martinez", "1992-03-22", "demo-cpss", "active", 6, "NNNNNNNPNNN", 100,
+     "acute_care", "Pod A", None),
+    ("John", "Smith", "1985-06-15", "demo-cpss", "active", 4, "NNMNNN", 0,
+     "existing_patient", "Pod A", "IQ-DEMO-1001"),
+    ("Tyler", "Nguyen", "1987-05-14", "demo-cpss", "paused", 3, "NPNNP", 0,
+     "referral", "Pod B", None),
+    ("Brianna", "Clark", "1996-10-03", "demo-cpss2", "active", 8, "NNNNNNNNNNNNNN", 200,
+     "outpatient", "Pod B", None),
+    ("Marcus", "Hall", "2000-07-21", "demo-cpss2", "graduated", 25, "N" * 10 + "E" + "N" * 25,
+     1198, "acute_care", "Pod C", None),
+    ("Kayla", "Young", "1993-01-30", "demo-cpss2", "active", 2, "PN", 0,
+     "referral", "Pod C", None),
+]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -107,6 +90,7 @@ class Command(BaseCommand):
             program = program_get_or_create(
                 name=PROGRAM_NAME, description="Demo program: points for negative drug tests."
             )
+            schedule_demo_publish(actor=get_user_model().objects.get(username="demo-admin"))
             intakeq = self._intakeq_patients()
             created = self._cm_patients(program, intakeq)
         self.stdout.write(f"Demo data ready ({created} new CM enrollments).")
@@ -186,7 +170,7 @@ class Command(BaseCommand):
         providers = {p.user.username: p for p in ProviderCM.objects.select_related("user")}
         created = 0
         for index, row in enumerate(CM_PATIENTS):
-            first, last, dob, cpss, status, points, streak, source, pod, client_id = row
+            first, last, dob, cpss, status, weeks, pattern, issued, source, pod, client_id = row
             canonical, _ = find_or_create_canonical_patient(
                 first_name=first, last_name=last, date_of_birth=dob
             )
@@ -213,16 +197,34 @@ class Command(BaseCommand):
                     smartphone_access="yes" if index % 3 else "limited",
                     status=status,
                 )
-            if not cm_patient.enrollments.filter(cm_program=program).exists():
-                enrollment_create(
+            enrollment = cm_patient.enrollments.filter(cm_program=program).first()
+            if enrollment is None:
+                # Active while its weeks of tests are recorded, then moved to its status.
+                enrollment = enrollment_create(
                     canonical_patient=canonical,
                     cm_patient=cm_patient,
                     cm_program=program,
                     cpss_provider=providers[cpss],
-                    total_points=points,
-                    current_streak=streak,
-                    status=status,
+                    enrollment_date=timezone.now() - datetime.timedelta(weeks=weeks, hours=1),
                     pod_assignment=pod,
                 )
+                demo_history_record(
+                    enrollment=enrollment,
+                    actor=providers[cpss].user,
+                    pattern=pattern,
+                    issue_points=issued,
+                )
+                if status != "active":
+                    enrollment_status_change(
+                        enrollment=enrollment,
+                        to_status=status,
+                        reason="Demo history",
+                        actor=providers[cpss].user,
+                    )
                 created += 1
+            else:
+                # Made by an older seed_demo with made-up points: carried over as they stand.
+                opening_balances_record(
+                    enrollment_ids=[enrollment.pk], reason="Demo data from before the ledger"
+                )
         return created

@@ -1,0 +1,226 @@
+"""Reads of the incentives app. Every patient read is scoped by ``visible_to(user)``."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from cm_program.models import Enrollment, ParticipationStatus
+from incentives import rules
+from incentives.history import load_histories, replay_history
+from incentives.models import (
+    Account,
+    CapPeriod,
+    DrugTest,
+    IncentivePlan,
+    IncentiveSchedule,
+    LedgerEntry,
+    ScheduledVisit,
+    VisitStatus,
+)
+
+
+def schedule_in_force(*, cm_program_id) -> IncentiveSchedule | None:
+    """The latest published version for the program, else the clinic's latest default."""
+    published = IncentiveSchedule.objects.filter(published_at__isnull=False)
+    return (
+        published.filter(cm_program_id=cm_program_id).order_by("-published_at").first()
+        or published.filter(cm_program__isnull=True).order_by("-published_at").first()
+    )
+
+
+def unissued_balance(*, enrollment_id) -> int:
+    totals = dict(
+        LedgerEntry.objects.filter(enrollment_id=enrollment_id)
+        .values_list("account")
+        .annotate(points=Sum("points"))
+    )
+    return (totals.get(Account.EARNED) or 0) - (totals.get(Account.ISSUED) or 0)
+
+
+def visits_due(*, user, day: datetime.date | None = None):
+    """Open visits due on ``day`` (today) or before, of active enrollments the user may see."""
+    day = day or timezone.localdate()
+    return (
+        ScheduledVisit.objects.visible_to(user)
+        .filter(
+            status=VisitStatus.PLANNED,
+            due_date__lte=day,
+            enrollment__status=ParticipationStatus.ACTIVE,
+        )
+        .select_related("enrollment__canonical_patient", "enrollment__cm_program")
+        .order_by("due_date", "enrollment__canonical_patient__last_name", "week", "slot")
+    )
+
+
+def visible_enrollment(*, user, enrollment_id) -> Enrollment | None:
+    return (
+        Enrollment.objects.visible_to(user)
+        .select_related("canonical_patient", "cm_program", "cpss_provider")
+        .filter(pk=enrollment_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Where the participant stands and what the next visit would earn or reset."""
+
+    schedule: IncentiveSchedule | None
+    level: int
+    streak: int
+    total_points: int
+    unissued: int
+    next_negative: rules.Award | None
+    next_positive: rules.Award | None
+    cap_used: int | None
+    cap_points: int | None
+
+
+def outlook(*, enrollment: Enrollment) -> Outlook:
+    """Replays the enrollment as recorded, then a hypothetical next negative and positive."""
+    history = load_histories([enrollment.pk])[enrollment.pk]
+    if history.schedule is None:
+        history.schedule = schedule_in_force(cm_program_id=enrollment.cm_program_id)
+    now = replay_history(history)
+    negative = positive = None
+    cap_used = None
+    if history.schedule is not None:
+        negative = replay_history(history, extra=[rules.NEGATIVE]).priced[-1].award
+        positive = replay_history(history, extra=[rules.POSITIVE]).priced[-1].award
+        if history.schedule.cap_points is not None:
+            cap_used = history.schedule.cap_points - (negative.cap_remaining_before or 0)
+    return Outlook(
+        schedule=history.schedule,
+        level=now.level,
+        streak=now.streak,
+        total_points=now.total_points,
+        unissued=unissued_balance(enrollment_id=enrollment.pk),
+        next_negative=negative,
+        next_positive=positive,
+        cap_used=cap_used,
+        cap_points=history.schedule.cap_points if history.schedule else None,
+    )
+
+
+def ledger(*, enrollment: Enrollment):
+    return (
+        LedgerEntry.objects.filter(enrollment=enrollment)
+        .select_related("visit", "drug_test", "created_by", "voided_by")
+        .order_by("created_at", "id")
+    )
+
+
+def visits(*, enrollment: Enrollment):
+    return ScheduledVisit.objects.filter(enrollment=enrollment).order_by("week", "slot")
+
+
+def tests(*, enrollment: Enrollment):
+    return (
+        DrugTest.objects.filter(enrollment=enrollment)
+        .select_related("visit", "entered_by", "supersedes")
+        .order_by("collected_at", "entered_at")
+    )
+
+
+def plan_of(*, enrollment: Enrollment) -> IncentivePlan | None:
+    return IncentivePlan.objects.filter(enrollment=enrollment).select_related("schedule").first()
+
+
+def schedules():
+    return IncentiveSchedule.objects.select_related("cm_program").order_by("name", "-version")
+
+
+def cap_period_label(schedule: IncentiveSchedule | None) -> str:
+    if schedule is None:
+        return ""
+    return (
+        f"calendar year {timezone.localdate().year}"
+        if schedule.cap_period == CapPeriod.CALENDAR_YEAR
+        else "this enrollment"
+    )
+
+
+def week_rows(*, user, cm_program_id=None, since: datetime.date | None = None) -> list[dict]:
+    """Per program and week (Monday): enrolled, visits due, tests done, share negative, points
+    earned and issued, dollars. Only the enrollments the user may see."""
+    enrollments = Enrollment.objects.visible_to(user)
+    if cm_program_id:
+        enrollments = enrollments.filter(cm_program_id=cm_program_id)
+    since = since or timezone.localdate() - datetime.timedelta(weeks=12)
+    ids = enrollments.values("pk")
+
+    def by_week(queryset, date_field, since_lookup, **aggregates):
+        return {
+            (row["enrollment__cm_program__name"], _as_date(row["week_of"])): row
+            for row in queryset.filter(enrollment__in=ids, **{since_lookup: since})
+            .annotate(week_of=TruncWeek(date_field))
+            .values("enrollment__cm_program__name", "week_of")
+            .annotate(**aggregates)
+        }
+
+    visits_due_rows = by_week(
+        ScheduledVisit.objects.filter(due_date__lte=timezone.localdate()),
+        "due_date",
+        "due_date__gte",
+        due=Count("pk"),
+    )
+    tests_rows = by_week(
+        DrugTest.objects.filter(superseded_by__isnull=True),
+        "collected_at",
+        "collected_at__date__gte",
+        tests=Count("pk"),
+        negative=Count("pk", filter=Q(result=rules.NEGATIVE)),
+    )
+    points_rows = by_week(
+        LedgerEntry.objects.all(),
+        "occurred_on",
+        "occurred_on__gte",
+        earned=Sum("points", filter=Q(account=Account.EARNED)),
+        issued=Sum("points", filter=Q(account=Account.ISSUED)),
+    )
+    cents = _cents_per_point()
+    keys = sorted(set(visits_due_rows) | set(tests_rows) | set(points_rows))
+    enrolled = dict(
+        enrollments.values("cm_program__name")
+        .annotate(n=Count("pk", filter=Q(status=ParticipationStatus.ACTIVE)))
+        .values_list("cm_program__name", "n")
+    )
+    rows = []
+    for program, week in keys:
+        tests_row = tests_rows.get((program, week), {})
+        points_row = points_rows.get((program, week), {})
+        done = tests_row.get("tests", 0)
+        issued = points_row.get("issued") or 0
+        rows.append(
+            {
+                "program": program,
+                "week": week,
+                "enrolled": enrolled.get(program, 0),
+                "visits_due": visits_due_rows.get((program, week), {}).get("due", 0),
+                "tests": done,
+                "share_negative": (
+                    round(100 * tests_row.get("negative", 0) / done) if done else None
+                ),
+                "earned": points_row.get("earned") or 0,
+                "issued": issued,
+                "dollars_issued": issued * cents / 100,
+            }
+        )
+    return rows
+
+
+def _as_date(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _cents_per_point() -> int:
+    """The point value reports use: the latest published schedule's (the clinic keeps one)."""
+    latest = (
+        IncentiveSchedule.objects.filter(published_at__isnull=False)
+        .order_by("-published_at")
+        .first()
+    )
+    return latest.cents_per_point if latest else 0
