@@ -50,6 +50,9 @@ class Migration(migrations.Migration):
         ("intakeq_link", "0002_permissions"),
         ("cm_program", "0002_permissions"),
         ("providers", "0001_initial"),
+        # After the page-view log moved out of audit: creating permissions while the state still
+        # had it in both apps would leave an audit content type that moving it back collides with.
+        ("audit", "0002_access_log_moved_out"),
         # Where the groups were made before this app existed: run after it, never twice.
         ("cmproject", "0001_staff_groups"),
     ]
