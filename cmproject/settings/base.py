@@ -190,6 +190,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is the connection's: no proxy stands in front here, and a client could
+# write any X-Forwarded-For it likes. Production reads the proxy's header instead.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 # Two-factor sign-in (django-otp, TOTP).
 OTP_TOTP_ISSUER = "Moonlit CM"
