@@ -59,3 +59,42 @@ def test_without_a_proxy_the_forwarded_header_is_ignored(client, staff_user):
     for attempt in range(5):
         _sign_in(client, user.username, "wrong", f"203.0.113.{attempt}")
     assert _sign_in(client, user.username, PASSWORD, "198.51.100.7").status_code == 429
+
+
+def test_a_user_added_to_admin_mid_session_is_sent_to_the_second_factor_at_once(
+    client, staff_user
+):
+    from django.contrib.auth.models import Group
+
+    user = staff_user("Psychiatry")
+    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert client.get(reverse("intakeq:patient-list")).status_code == 200
+    user.groups.add(Group.objects.get(name="Admin"))
+    for url in (reverse("intakeq:patient-list"), reverse("cm:patient-list")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("two-factor"))
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_active(client, staff_user):
+    from staff.middleware import SIGNED_IN_AT_SESSION_KEY
+
+    client.force_login(staff_user("CPSS"))
+    assert client.get(reverse("home")).status_code == 200
+    session = client.session
+    session[SIGNED_IN_AT_SESSION_KEY] -= 12 * 60 * 60 + 1
+    session.save()
+    response = client.get(reverse("cm:patient-list"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_session_within_twelve_hours_of_sign_in_goes_on(client, staff_user):
+    from staff.middleware import SIGNED_IN_AT_SESSION_KEY
+
+    client.force_login(staff_user("CPSS"))
+    session = client.session
+    session[SIGNED_IN_AT_SESSION_KEY] -= 11 * 60 * 60
+    session.save()
+    assert client.get(reverse("cm:patient-list")).status_code == 200

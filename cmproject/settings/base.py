@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "staff.middleware.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "staff.middleware.RequireTwoFactorMiddleware",
     "staff.middleware.NoStoreForSignedInMiddleware",
@@ -181,6 +182,8 @@ MANIFEST_STATIC_STORAGES = {
 SESSION_COOKIE_AGE = 15 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# However active, a session ends this long after sign-in (staff.middleware.SessionLifetimeMiddleware).
+CM_SESSION_ABSOLUTE_AGE = 12 * 60 * 60
 
 # Login throttling (django-axes, database handler): 5 failures for one username from one address
 # lock that pair for 15 minutes; a success resets the count.
