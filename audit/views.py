@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from access_log.selectors import patient_access_history
 from audit.selectors import patient_change_history
@@ -6,6 +7,7 @@ from identity.models import PatientCanonical
 from staff.access import access_required
 
 
+@require_safe
 @access_required("audit.view_patientcanonicalevent", second_factor=True)
 def patient_history(request, pk):
     """Admins only: every recorded change to one person's rows and every view of their pages."""

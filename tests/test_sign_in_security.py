@@ -61,9 +61,7 @@ def test_without_a_proxy_the_forwarded_header_is_ignored(client, staff_user):
     assert _sign_in(client, user.username, PASSWORD, "198.51.100.7").status_code == 429
 
 
-def test_a_user_added_to_admin_mid_session_is_sent_to_the_second_factor_at_once(
-    client, staff_user
-):
+def test_a_user_added_to_admin_mid_session_is_sent_to_the_second_factor_at_once(client, staff_user):
     from django.contrib.auth.models import Group
 
     user = staff_user("Psychiatry")
