@@ -60,12 +60,14 @@ def get_complete_patient_view(canonical_patient_id: uuid.UUID | str) -> Complete
     )
 
 
-def dual_enrollment_report() -> list[dict]:
+def dual_enrollment_report(*, with_ids: bool = False) -> list[dict]:
     """The seed's 'Detect Dual Enrollment' rows, in one query: people both in CM and IntakeQ.
 
     Each row has first_name, last_name, date_of_birth, has_intakeq and has_cm ('Yes'/'No', as
-    the seed's SQL gives them; its WHERE makes both 'Yes').
+    the seed's SQL gives them; its WHERE makes both 'Yes'); ``with_ids`` adds the canonical
+    patient's ``id`` (for the page-view log).
     """
+    columns = ["first_name", "last_name", "date_of_birth", "has_intakeq", "has_cm"]
     return list(
         PatientCanonical.objects.filter(_HAS_INTAKEQ, _HAS_CM)
         .annotate(
@@ -73,5 +75,5 @@ def dual_enrollment_report() -> list[dict]:
             has_cm=Case(When(_HAS_CM, then=Value("Yes")), default=Value("No")),
         )
         .order_by("last_name", "first_name", "date_of_birth")
-        .values("first_name", "last_name", "date_of_birth", "has_intakeq", "has_cm")
+        .values(*(["id", *columns] if with_ids else columns))
     )
