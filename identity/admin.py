@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Prefetch
 from django.utils.html import format_html, format_html_join
 
+from identity.forms import PatientCanonicalAdminForm
 from identity.models import PatientCanonical
 
 
@@ -13,6 +14,7 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
     (``cm_record``, ``intakeq_link``, ``enrollments``); changes go through each app's own pages.
     """
 
+    form = PatientCanonicalAdminForm
     list_display = ["last_name", "first_name", "date_of_birth", "created_at"]
     search_fields = ["last_name_normalized", "first_name_normalized"]
     date_hierarchy = "created_at"

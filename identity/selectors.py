@@ -5,9 +5,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Case, Prefetch, Q, Value, When
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 
-from identity.models import PatientCanonical
+from identity.models import NormalizeName, PatientCanonical
 
 _HAS_INTAKEQ = Q(intakeq_link__intakeq_patient__isnull=False)
 _HAS_CM = Q(cm_record__isnull=False)
@@ -76,4 +76,16 @@ def dual_enrollment_report(*, with_ids: bool = False) -> list[dict]:
         )
         .order_by("last_name", "first_name", "date_of_birth")
         .values(*(["id", *columns] if with_ids else columns))
+    )
+
+
+def canonical_patients_with_identity(
+    *, first_name: str, last_name: str, date_of_birth
+) -> QuerySet[PatientCanonical]:
+    """Who is recorded with this name and date of birth as the database compares names (case,
+    accents and extra spaces aside): at most one person, by the normalized unique constraint."""
+    return PatientCanonical.objects.filter(
+        first_name_normalized=NormalizeName(Value(first_name)),
+        last_name_normalized=NormalizeName(Value(last_name)),
+        date_of_birth=date_of_birth,
     )

@@ -1,9 +1,9 @@
 import datetime
 
 from django.db import transaction
-from django.db.models import Value
 
-from identity.models import NormalizeName, PatientCanonical
+from identity.models import PatientCanonical
+from identity.selectors import canonical_patients_with_identity
 from identity.validators import clean_date_of_birth, clean_person_name
 
 
@@ -39,8 +39,6 @@ def find_or_create_canonical_patient(
 def _get_by_identity(
     first_name: str, last_name: str, date_of_birth: datetime.date
 ) -> PatientCanonical | None:
-    return PatientCanonical.objects.filter(
-        first_name_normalized=NormalizeName(Value(first_name)),
-        last_name_normalized=NormalizeName(Value(last_name)),
-        date_of_birth=date_of_birth,
+    return canonical_patients_with_identity(
+        first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
     ).first()

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A NUL byte in the query string is a 400, before a view or the admin puts it in a query.
+    "cmproject.middleware.RejectNulBytesMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "staff.middleware.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
