@@ -18,6 +18,9 @@ from django_otp.admin import OTPAdminSite
 from access_log.recording import record_patients_viewed
 from staff.access import is_admin, scoped
 
+# Rows about a canonical patient and an IntakeQ patient (a link, a proposed pair, their history).
+_LINK_PAIR = (("canonical", "canonical_patient_id"), ("intakeq", "intakeq_patient_id"))
+
 # Admin models whose rows are about patients: for each, the patient kinds and the attribute of a
 # row holding that patient's id. Their changelists log every row shown; their change, history
 # and delete pages log the row's patients. A model registered on the admin site must appear here
@@ -27,25 +30,13 @@ PATIENT_ADMIN_PAGES = {
     "cm_program.patientcm": (("cm", "pk"),),
     "cm_program.enrollment": (("canonical", "canonical_patient_id"),),
     "intakeq_link.intakeqpatient": (("intakeq", "pk"),),
-    "intakeq_link.patientintakeqlink": (
-        ("canonical", "canonical_patient_id"),
-        ("intakeq", "intakeq_patient_id"),
-    ),
-    "intakeq_link.linkproposal": (
-        ("canonical", "canonical_patient_id"),
-        ("intakeq", "intakeq_patient_id"),
-    ),
-    "intakeq_link.linkhistory": (
-        ("canonical", "canonical_patient_id"),
-        ("intakeq", "intakeq_patient_id"),
-    ),
+    "intakeq_link.patientintakeqlink": _LINK_PAIR,
+    "intakeq_link.linkproposal": _LINK_PAIR,
+    "intakeq_link.linkhistory": _LINK_PAIR,
     "audit.patientcanonicalevent": (("canonical", "pgh_obj_id"),),
     "audit.patientcmevent": (("cm", "pgh_obj_id"),),
     "audit.enrollmentevent": (("canonical", "canonical_patient_id"),),
-    "audit.patientintakeqlinkevent": (
-        ("canonical", "canonical_patient_id"),
-        ("intakeq", "intakeq_patient_id"),
-    ),
+    "audit.patientintakeqlinkevent": _LINK_PAIR,
 }
 # Registered models that show no patient's identity or record, and why.
 NO_PATIENT_ADMIN_MODELS = {

@@ -11,10 +11,14 @@ from django.contrib import admin
 from django.urls import reverse
 
 from identity.models import PatientCanonical
-from tests.factories import EnrollmentFactory, IntakeQPatientFactory, PatientCanonicalFactory
+from tests import test_permission_matrix
+from tests.factories import PatientCanonicalFactory
 from tests.test_permission_matrix import ANONYMOUS, ROLES, RULES
 
 pytestmark = pytest.mark.django_db
+
+# The permission matrix's patient, enrollment and IntakeQ patient (a fixture).
+objects = test_permission_matrix.objects
 
 HOSTILE = {
     "nul": "Smith\x00",
@@ -84,16 +88,6 @@ def _send_hostile(client, url, value):
             response = client.get(f"{target}?{body}")
         statuses.append(response.status_code)
     return statuses
-
-
-@pytest.fixture
-def objects():
-    enrollment = EnrollmentFactory()
-    return {
-        "enrollment": enrollment,
-        "canonical_patient": enrollment.canonical_patient,
-        "intakeq_patient": IntakeQPatientFactory(),
-    }
 
 
 @pytest.mark.parametrize("value", list(HOSTILE.values()), ids=list(HOSTILE))

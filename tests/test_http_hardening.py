@@ -9,24 +9,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
 
-from tests.factories import EnrollmentFactory, IntakeQPatientFactory
+from tests import test_permission_matrix
 from tests.test_permission_matrix import ADMIN, ANONYMOUS, RULES
 
 pytestmark = pytest.mark.django_db
 
+# The permission matrix's patient, enrollment and IntakeQ patient (a fixture).
+objects = test_permission_matrix.objects
+
 
 def _role_allowed(page_rule):
     return ADMIN if ADMIN in page_rule.allowed else sorted(page_rule.allowed)[0]
-
-
-@pytest.fixture
-def objects():
-    enrollment = EnrollmentFactory()
-    return {
-        "enrollment": enrollment,
-        "canonical_patient": enrollment.canonical_patient,
-        "intakeq_patient": IntakeQPatientFactory(),
-    }
 
 
 @pytest.mark.parametrize("verb", ["put", "patch", "delete"])
