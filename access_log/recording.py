@@ -1,5 +1,6 @@
 """How patient pages record their views: a decorator for function views, a mixin for class
-views, and ``record_patient_view`` for a view that fetches the patient itself.
+views, ``record_patient_view`` for a view that fetches the patient itself, and
+``record_patients_viewed`` for a page that lists several.
 
 A view is logged only when the page is actually shown (status 200), so a refused or unknown id
 (404) records nothing about a patient the user may not see.
@@ -8,14 +9,29 @@ A view is logged only when the page is actually shown (status 200), so a refused
 import functools
 
 from access_log.kinds import PatientKind
-from access_log.services import patient_access_log_create
+from access_log.services import patient_access_log_create, patient_access_log_create_many
 
-__all__ = ["PatientKind", "PatientViewLogMixin", "record_patient_view", "records_patient_view"]
+__all__ = [
+    "PatientKind",
+    "PatientViewLogMixin",
+    "record_patient_view",
+    "record_patients_viewed",
+    "records_patient_view",
+]
 
 
 def record_patient_view(request, *, patient_kind: str, patient_id) -> None:
     patient_access_log_create(
         user=request.user, patient_kind=patient_kind, patient_id=patient_id, path=request.path
+    )
+
+
+def record_patients_viewed(request, *, patient_kind: str, patient_ids) -> None:
+    """For a page that lists patients (a list, search results, a report): log every patient it
+    shows, one row each, in one INSERT. Pass the ids of the rows actually rendered (this page
+    of a paginated list), not of the whole result."""
+    patient_access_log_create_many(
+        user=request.user, patient_kind=patient_kind, patient_ids=patient_ids, path=request.path
     )
 
 

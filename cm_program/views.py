@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
-from access_log.recording import PatientKind, record_patient_view
+from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from cm_program import selectors, services, supervisor_requests, supervisor_views
 from cm_program.filters import EnrollmentFilter
 from cm_program.forms import (
@@ -23,11 +23,13 @@ from cm_program.forms import (
     new_submission_key,
 )
 from cm_program.models import ALLOWED_STATUS_TRANSITIONS, Enrollment, ParticipationStatus
+from core.searches import search_params, search_query, search_redirect
 from identity.models import PatientCanonical
 from intakeq_link.models import PatientIntakeQLink
 from staff.access import access_required
 
 PAGE_SIZES = (10, 25, 50, 100)
+EXISTING_SEARCH_SCOPE = "cm:enroll-existing"
 
 
 def _add_service_errors(form, error: ValidationError) -> None:
@@ -78,9 +80,18 @@ def _already_submitted(request, exc: services.AlreadySubmitted):
 
 @access_required("cm_program.view_enrollment")
 class PatientListView(View):
+    """The filters are posted and kept as a search id (core.searches): a name or date of birth
+    typed into them never reaches the URL. Logs every patient of the page shown."""
+
+    search_scope = "cm:patient-list"
+
+    def post(self, request):
+        filters = EnrollmentFilter.base_filters
+        return search_redirect(request, scope=self.search_scope, fields=filters, keep=["per_page"])
+
     def get(self, request):
         filterset = EnrollmentFilter(
-            request.GET or None,
+            search_params(request, scope=self.search_scope) or None,
             queryset=selectors.enrollment_list(user=request.user),
             user=request.user,
         )
@@ -90,15 +101,19 @@ class PatientListView(View):
             per_page = 25
         per_page = per_page if per_page in PAGE_SIZES else 25
         page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
-        query = request.GET.copy()
-        query.pop("page", None)
+        record_patients_viewed(
+            request,
+            patient_kind=PatientKind.CANONICAL,
+            patient_ids=[enrollment.canonical_patient_id for enrollment in page],
+        )
+        search = search_query(request)
         return render(
             request,
             "cm/patient_list.html",
             {
                 "filter": filterset,
                 "page": page,
-                "query": query.urlencode(),
+                "query": f"{search}&per_page={per_page}" if search else f"per_page={per_page}",
                 "per_page": per_page,
                 "page_sizes": PAGE_SIZES,
             },
@@ -389,7 +404,9 @@ class EnrollExistingView(View):
             search = request.GET.copy()
             search.pop("intakeq_patient")
             return self._confirm(request, iq_patient, form, back_query=search.urlencode())
-        search = ExistingPatientSearchForm(request.GET or None)
+        search = ExistingPatientSearchForm(
+            search_params(request, scope=EXISTING_SEARCH_SCOPE) or None
+        )
         results = None
         if search.is_bound and search.is_valid():
             results = selectors.intakeq_patient_search(**search.cleaned_data)
@@ -404,11 +421,15 @@ class EnrollExistingView(View):
                 "step": "search",
                 "search": search,
                 "results": results,
-                "query": request.GET.urlencode(),
+                "query": search_query(request),
             },
         )
 
     def post(self, request):
+        if request.POST.get("step") == "search":  # names stay out of the URL (core.searches)
+            return search_redirect(
+                request, scope=EXISTING_SEARCH_SCOPE, fields=ExistingPatientSearchForm.base_fields
+            )
         if resent := _resent(request):
             return resent
         form = ExistingPatientEnrollmentForm(request.POST)

@@ -7,8 +7,9 @@ render whatever shape the selectors return (model instances, dicts, lists of eit
 from django.db import models
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
-from access_log.recording import PatientKind, record_patient_view
+from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from identity.models import PatientCanonical
 from identity.selectors import dual_enrollment_report as dual_enrollment_rows
 from identity.selectors import get_complete_patient_view
@@ -38,6 +39,7 @@ def _sections(view):
     return sections
 
 
+@require_safe
 @access_required("identity.view_complete_patient_view", second_factor=True)
 def complete_patient_view(request, pk):
     if not PatientCanonical.objects.visible_to(request.user).filter(pk=pk).exists():
@@ -51,7 +53,12 @@ def complete_patient_view(request, pk):
     )
 
 
+@require_safe
 @access_required("identity.view_dual_enrollment_report", second_factor=True)
 def dual_enrollment_report(request):
-    rows = [_rows(row) for row in dual_enrollment_rows()]
+    report = dual_enrollment_rows(with_ids=True)
+    record_patients_viewed(
+        request, patient_kind=PatientKind.CANONICAL, patient_ids=[row.pop("id") for row in report]
+    )
+    rows = [_rows(row) for row in report]
     return render(request, "cross_system/dual_enrollment_report.html", {"rows": rows})

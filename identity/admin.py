@@ -8,7 +8,13 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdminMixin
 from identity.evidence import canonical_side, reasons_in_words, side_by_side
-from identity.forms import CorrectionForm, MergeForm, RejectForm, UnmergeForm
+from identity.forms import (
+    CorrectionForm,
+    MergeForm,
+    PatientCanonicalAdminForm,
+    RejectForm,
+    UnmergeForm,
+)
 from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
 from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from identity.services import (
@@ -57,6 +63,7 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
     The identity itself is corrected (with a reason) and merged on pages of their own.
     """
 
+    form = PatientCanonicalAdminForm
     list_display = ["last_name", "first_name", "date_of_birth", "merged_into", "created_at"]
     search_fields = ["last_name_normalized", "first_name_normalized"]
     date_hierarchy = "created_at"

@@ -5,9 +5,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Case, Prefetch, Q, Value, When
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 
-from identity.models import PatientCanonical
+from identity.models import NormalizeName, PatientCanonical
 
 _HAS_INTAKEQ = Q(intakeq_link__intakeq_patient__isnull=False)
 _HAS_CM = Q(cm_record__isnull=False)
@@ -60,12 +60,14 @@ def get_complete_patient_view(canonical_patient_id: uuid.UUID | str) -> Complete
     )
 
 
-def dual_enrollment_report() -> list[dict]:
+def dual_enrollment_report(*, with_ids: bool = False) -> list[dict]:
     """The seed's 'Detect Dual Enrollment' rows, in one query: people both in CM and IntakeQ.
 
     Each row has first_name, last_name, date_of_birth, has_intakeq and has_cm ('Yes'/'No', as
-    the seed's SQL gives them; its WHERE makes both 'Yes').
+    the seed's SQL gives them; its WHERE makes both 'Yes'); ``with_ids`` adds the canonical
+    patient's ``id`` (for the page-view log).
     """
+    columns = ["first_name", "last_name", "date_of_birth", "has_intakeq", "has_cm"]
     return list(
         PatientCanonical.objects.filter(_HAS_INTAKEQ, _HAS_CM)
         .annotate(
@@ -73,5 +75,17 @@ def dual_enrollment_report() -> list[dict]:
             has_cm=Case(When(_HAS_CM, then=Value("Yes")), default=Value("No")),
         )
         .order_by("last_name", "first_name", "date_of_birth")
-        .values("first_name", "last_name", "date_of_birth", "has_intakeq", "has_cm")
+        .values(*(["id", *columns] if with_ids else columns))
+    )
+
+
+def canonical_patients_with_identity(
+    *, first_name: str, last_name: str, date_of_birth
+) -> QuerySet[PatientCanonical]:
+    """Who is recorded with this name and date of birth as the database compares names (case,
+    accents and extra spaces aside): at most one person, by the normalized unique constraint."""
+    return PatientCanonical.objects.filter(
+        first_name_normalized=NormalizeName(Value(first_name)),
+        last_name_normalized=NormalizeName(Value(last_name)),
+        date_of_birth=date_of_birth,
     )

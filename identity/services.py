@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Value
+from django.db.models import Q
 from django.utils import timezone
 
 from identity.matching import CANONICAL, Candidate, review_min_score
 from identity.merging import KEEP, MERGE, merge_movers
-from identity.models import CanonicalMerge, DuplicateProposal, NormalizeName, PatientCanonical
+from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
+from identity.selectors import canonical_patients_with_identity
 from identity.validators import clean_date_of_birth, clean_person_name
 
 MERGE_PERMISSION = "identity.add_canonicalmerge"
@@ -78,10 +79,8 @@ def find_or_create_canonical_patient(
 def _get_by_identity(
     first_name: str, last_name: str, date_of_birth: datetime.date, *, exclude=None
 ) -> PatientCanonical | None:
-    found = PatientCanonical.objects.filter(
-        first_name_normalized=NormalizeName(Value(first_name)),
-        last_name_normalized=NormalizeName(Value(last_name)),
-        date_of_birth=date_of_birth,
+    found = canonical_patients_with_identity(
+        first_name=first_name, last_name=last_name, date_of_birth=date_of_birth
     )
     if exclude is not None:
         found = found.exclude(pk=exclude.pk)

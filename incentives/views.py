@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 
-from access_log.recording import PatientKind, record_patient_view
+from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from core.safe_csv import SafeWriter
 from incentives import rules, selectors, services
 from incentives.forms import (
@@ -64,6 +64,11 @@ class DayView(View):
     def get(self, request):
         today = timezone.localdate()
         visits = list(selectors.visits_due(user=request.user, day=today)[:500])
+        record_patients_viewed(
+            request,
+            patient_kind=PatientKind.CANONICAL,
+            patient_ids=list(dict.fromkeys(v.enrollment.canonical_patient_id for v in visits)),
+        )
         return render(
             request,
             "incentives/day.html",

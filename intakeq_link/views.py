@@ -3,9 +3,11 @@
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from access_log.recording import PatientKind, record_patient_view
+from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
+from core.searches import search_params, search_query, search_redirect
+from intakeq_link.forms import PatientSearchForm
 from intakeq_link.selectors import intakeq_patient_get, intakeq_patient_search
 from staff.access import access_required
 
@@ -13,14 +15,31 @@ from staff.access import access_required
 may_view_intakeq = access_required("intakeq_link.view_intakeqpatient")
 
 
-@require_safe
+SEARCH_SCOPE = "intakeq:patient-list"
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 @may_view_intakeq
 def patient_list(request):
-    query = request.GET.get("q", "").strip()[:100]
-    page = Paginator(intakeq_patient_search(user=request.user, query=query), 50).get_page(
-        request.GET.get("page")
+    """The search is posted and kept as a search id (core.searches), so names and dates of
+    birth stay out of URLs. Logs every patient of the page shown."""
+    if request.method == "POST":
+        return search_redirect(request, scope=SEARCH_SCOPE, fields=["q"])
+    form = PatientSearchForm(search_params(request, scope=SEARCH_SCOPE))
+    patients = (
+        intakeq_patient_search(user=request.user, query=form.cleaned_data["q"].strip())
+        if form.is_valid()
+        else []
     )
-    return render(request, "intakeq_link/patient_list.html", {"page": page, "query": query})
+    page = Paginator(patients, 50).get_page(request.GET.get("page"))
+    record_patients_viewed(
+        request, patient_kind=PatientKind.INTAKEQ, patient_ids=[p.pk for p in page]
+    )
+    return render(
+        request,
+        "intakeq_link/patient_list.html",
+        {"page": page, "form": form, "search": search_query(request)},
+    )
 
 
 @require_safe

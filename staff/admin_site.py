@@ -15,30 +15,90 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
-from access_log.recording import record_patient_view
+from access_log.recording import record_patients_viewed
 from staff.access import is_admin, scoped
 
-# Admin change pages that show one patient, and the kind their id is logged under.
+# Rows about a canonical patient and an IntakeQ patient (a link, a proposed pair, their history).
+_LINK_PAIR = (("canonical", "canonical_patient_id"), ("intakeq", "intakeq_patient_id"))
+
+# Admin models whose rows are about patients: for each, the patient kinds and the attribute of a
+# row holding that patient's id. Their changelists log every row shown; their change, history
+# and delete pages log the row's patients. A model registered on the admin site must appear here
+# or in NO_PATIENT_ADMIN_MODELS (tests/test_page_view_log.py fails otherwise).
 PATIENT_ADMIN_PAGES = {
-    "identity.patientcanonical": "canonical",
-    "cm_program.patientcm": "cm",
-    "intakeq_link.intakeqpatient": "intakeq",
+    "identity.patientcanonical": (("canonical", "pk"),),
+    "identity.canonicalmerge": (("canonical", "keep_id"), ("canonical", "merged_id")),
+    "identity.duplicateproposal": (("canonical", "first_id"), ("canonical", "second_id")),
+    "cm_program.patientcm": (("cm", "pk"),),
+    "cm_program.enrollment": (("canonical", "canonical_patient_id"),),
+    "intakeq_link.intakeqpatient": (("intakeq", "pk"),),
+    "intakeq_link.patientintakeqlink": _LINK_PAIR,
+    "intakeq_link.linkproposal": _LINK_PAIR,
+    "intakeq_link.linkhistory": _LINK_PAIR,
+    "audit.patientcanonicalevent": (("canonical", "pgh_obj_id"),),
+    "audit.patientcmevent": (("cm", "pgh_obj_id"),),
+    "audit.enrollmentevent": (("canonical", "canonical_patient_id"),),
+    "audit.patientintakeqlinkevent": _LINK_PAIR,
 }
+# Registered models that show no patient's identity or record, and why.
+NO_PATIENT_ADMIN_MODELS = {
+    "access_log.patientaccesslog": "who opened which page: patient ids only, no identity",
+    "audit.providercmevent": "staff rows' history",
+    "auth.group": "staff groups",
+    "auth.user": "staff accounts",
+    "axes.accessattempt": "sign-in attempts",
+    "axes.accessfailurelog": "sign-in failures",
+    "axes.accesslog": "sign-ins",
+    "cm_program.contingencymanagement": "programs",
+    "otp_totp.totpdevice": "staff authenticator devices",
+    "providers.providercm": "staff (CPSS) rows",
+}
+
+
+def _log_rows(request, model, rows) -> None:
+    for kind, attribute in PATIENT_ADMIN_PAGES.get(model._meta.label_lower, ()):
+        record_patients_viewed(
+            request,
+            patient_kind=kind,
+            patient_ids=[getattr(row, attribute, None) for row in rows],
+        )
+
+
+def _shown(response) -> bool:
+    return response.status_code == 200 and getattr(response, "context_data", None) is not None
 
 
 class ScopedAdminMixin:
     """For every ModelAdmin of PHI: the changelist, change pages, search and autocomplete all
     start from ``visible_to(request.user)``, so an object outside the user's scope is a 404.
-    Opening a patient's change page is logged like any other patient page."""
+    Every page that shows patients' rows (changelist, change, history, delete confirmation)
+    logs them like any other patient page (PATIENT_ADMIN_PAGES)."""
 
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
 
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if _shown(response) and "cl" in response.context_data:
+            _log_rows(request, self.model, response.context_data["cl"].result_list)
+        return response
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        kind = PATIENT_ADMIN_PAGES.get(self.model._meta.label_lower)
-        if kind and request.method == "GET" and response.status_code == 200:
-            record_patient_view(request, patient_kind=kind, patient_id=object_id)
+        if _shown(response) and response.context_data.get("original") is not None:
+            _log_rows(request, self.model, [response.context_data["original"]])
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if _shown(response) and response.context_data.get("object") is not None:
+            _log_rows(request, self.model, [response.context_data["object"]])
+        return response
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        if _shown(response) and response.context_data.get("object") is not None:
+            _log_rows(request, self.model, [response.context_data["object"]])
         return response
 
     def has_module_permission(self, request):
@@ -47,8 +107,7 @@ class ScopedAdminMixin:
     def record_patient_views(self, request, patient_kind: str, *patient_ids) -> None:
         """For a ModelAdmin's own pages that show patients (e.g. identity's merge preview):
         apps that may not import access_log log their views through the site's wrapper."""
-        for patient_id in patient_ids:
-            record_patient_view(request, patient_kind=patient_kind, patient_id=patient_id)
+        record_patients_viewed(request, patient_kind=patient_kind, patient_ids=patient_ids)
 
 
 class SecureAdminSite(OTPAdminSite):

@@ -16,12 +16,12 @@ class StaffConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from staff.groups import grant_admin_group_new_permissions
-        from staff.middleware import remember_two_factor_requirement
+        from staff.middleware import stamp_sign_in_time
 
         # Apps added after the groups migration (audit, axes, otp, ...) bring permissions the
         # Admin group must also hold; this runs after auth has created them, on every migrate.
         post_migrate.connect(grant_admin_group_new_permissions, dispatch_uid="cm_admin_all_perms")
-        user_logged_in.connect(remember_two_factor_requirement, dispatch_uid="cm_two_factor")
+        user_logged_in.connect(stamp_sign_in_time, dispatch_uid="cm_signed_in_at")
 
 
 class SecureAdminConfig(admin_apps.AdminConfig):

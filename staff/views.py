@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from staff.access import access_required
@@ -26,6 +27,7 @@ def _next_url(request) -> str:
     return reverse("home")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @sensitive_post_parameters("token")
 @access_required()
 def two_factor(request):

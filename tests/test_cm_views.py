@@ -209,8 +209,10 @@ def test_enroll_existing_search_lists_intakeq_patients_but_never_old_cm_app_rows
     IntakeQPatientFactory(
         first_name="Johnny", last_name="Smithers", date_of_birth=dob, intakeq_client_id=None
     )
-    response = client.get(
-        reverse("cm:enroll-existing"), {"last_name": "smith", "date_of_birth": "1985-06-15"}
+    response = client.post(
+        reverse("cm:enroll-existing"),
+        {"step": "search", "last_name": "smith", "date_of_birth": "1985-06-15"},
+        follow=True,
     )
     html = response.content.decode()
     assert "John Smith" in html
@@ -308,7 +310,7 @@ def test_a_disallowed_transition_is_not_offered_nor_accepted(client, cpss):
 
 
 def _list_rows(client, **params):
-    response = client.get(reverse("cm:patient-list"), params)
+    response = client.post(reverse("cm:patient-list"), params, follow=True)
     return response, list(response.context["page"].object_list)
 
 

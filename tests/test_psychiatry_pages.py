@@ -52,7 +52,7 @@ def test_detail_page_of_a_cm_participant_is_the_same_as_anyone_elses(psychiatry_
 
 
 def test_search_lists_cm_participants_like_everyone_else(psychiatry_client, twins):
-    response = psychiatry_client.get(reverse("intakeq:patient-list"), {"q": "smith"})
+    response = psychiatry_client.post(reverse("intakeq:patient-list"), {"q": "smith"}, follow=True)
     assert set(response.context["page"].object_list) == set(twins)
 
 
@@ -69,7 +69,9 @@ def test_pages_never_mention_the_cm_program(psychiatry_client, twins):
 
 def test_rows_written_by_the_old_cm_app_are_hidden(psychiatry_client):
     legacy_cm_row = IntakeQPatientFactory(intakeq_client_id=None, last_name="Legacyrow")
-    listing = psychiatry_client.get(reverse("intakeq:patient-list"), {"q": "Legacyrow"})
+    listing = psychiatry_client.post(
+        reverse("intakeq:patient-list"), {"q": "Legacyrow"}, follow=True
+    )
     assert list(listing.context["page"].object_list) == []
     detail = psychiatry_client.get(reverse("intakeq:patient-detail", args=[legacy_cm_row.pk]))
     unknown = psychiatry_client.get(reverse("intakeq:patient-detail", args=[uuid.uuid4()]))
@@ -78,14 +80,16 @@ def test_rows_written_by_the_old_cm_app_are_hidden(psychiatry_client):
 
 def test_search_finds_by_date_of_birth(psychiatry_client, twins):
     IntakeQPatientFactory(date_of_birth=datetime.date(1970, 1, 1))
-    response = psychiatry_client.get(reverse("intakeq:patient-list"), {"q": "1985-06-15"})
+    response = psychiatry_client.post(
+        reverse("intakeq:patient-list"), {"q": "1985-06-15"}, follow=True
+    )
     assert set(response.context["page"].object_list) == set(twins)
 
 
 def test_search_finds_by_intakeq_client_id(psychiatry_client):
     wanted, _ = IntakeQPatientFactory(), IntakeQPatientFactory()
-    response = psychiatry_client.get(
-        reverse("intakeq:patient-list"), {"q": wanted.intakeq_client_id.lower()}
+    response = psychiatry_client.post(
+        reverse("intakeq:patient-list"), {"q": wanted.intakeq_client_id.lower()}, follow=True
     )
     assert list(response.context["page"].object_list) == [wanted]
 

@@ -69,7 +69,8 @@ def served(django_db_setup, tmp_path_factory):
     with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
             [sys.executable, "-m", "gunicorn", "cmproject.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120"],
+             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120",
+             "--access-logfile", "-"],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -80,6 +81,7 @@ def served(django_db_setup, tmp_path_factory):
             "port": port,
             "manifest": manifest["paths"],
             "static_root": folder / "static",
+            "log": log_path,
         }
     finally:
         stop_server(server)
@@ -107,6 +109,20 @@ def test_served_stylesheet_is_compressed_for_browsers_that_accept_it(served):
     status, headers, body = _get(url, {"Accept-Encoding": "gzip"})
     assert (status, headers["Content-Encoding"]) == (200, "gzip")
     assert gzip.decompress(body) == (ROOT / "cm_program" / "static" / PICO).read_bytes()
+
+
+def test_the_access_log_writes_no_query_string_nor_referrer(served):
+    def lines():
+        return served["log"].read_text().count("GET /healthz/")
+
+    before = lines()
+    _get(served["base"] + "/healthz/?q=Zyxwardson+1985-06-15", {"Referer": "/x/?q=Zyxwardson"})
+    deadline = time.monotonic() + 30  # the worker writes its line just after the answer
+    while lines() == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = served["log"].read_text()
+    assert lines() == before + 1
+    assert "Zyxwardson" not in log
 
 
 def test_served_errors_are_the_plain_pages_of_debug_off(served):

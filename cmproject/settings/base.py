@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cmproject.embedded_postgres import APP_ROLE as EMBEDDED_APP_ROLE
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "csp",
     # Ours, from the bottom layer up (docs/architecture.md).
     "access_log",
     "staff",
@@ -66,13 +68,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Static files straight from the app (no separate web server); before sessions and auth, so
     # a stylesheet costs no session or user lookup.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A NUL byte in the query string is a 400, before a view or the admin puts it in a query.
+    "cmproject.middleware.RejectNulBytesMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "staff.middleware.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "staff.middleware.RequireTwoFactorMiddleware",
     "staff.middleware.NoStoreForSignedInMiddleware",
@@ -194,9 +200,30 @@ MANIFEST_STATIC_STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from the site itself
+# only; no inline script anywhere, no inline style but the one rule Django's admin writes inline
+# on changelists without actions (its hash; a test checks every inline style it renders). Pico's
+# icons are data: images. Nothing may frame the site, and forms post only to it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF, "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    }
+}
+
 SESSION_COOKIE_AGE = 15 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# However active, a session ends this long after sign-in (staff.middleware).
+CM_SESSION_ABSOLUTE_AGE = 12 * 60 * 60
 
 # Login throttling (django-axes, database handler): 5 failures for one username from one address
 # lock that pair for 15 minutes; a success resets the count.
@@ -206,6 +233,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is the connection's: no proxy stands in front here, and a client could
+# write any X-Forwarded-For it likes. Production reads the proxy's header instead.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 # Two-factor sign-in (django-otp, TOTP).
 OTP_TOTP_ISSUER = "Moonlit CM"

@@ -24,9 +24,14 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
 # Behind the TLS proxy (see SECURE_PROXY_SSL_HEADER) the client's address is in
-# X-Forwarded-For; django-axes throttles by it. Set to the number of proxies in front.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=1)
+# X-Forwarded-For; django-axes throttles by it (through django-ipware). The variable is the
+# number of proxies in front, each appending the address it saw: the client is that many entries
+# from the right. ipware counts only the proxies whose own addresses are in the header (all but
+# the last, which is the connection's address), hence the minus one. Not strict: entries a client
+# wrote in front of the real ones are skipped, never trusted.
+AXES_IPWARE_PROXY_COUNT = max(env.int("AXES_IPWARE_PROXY_COUNT", default=1) - 1, 0)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+IPWARE_STRICT = False
 
 # `patients` belongs to the IntakeQ sync: Django never alters it here
 # (docs/identity-and-matching.md, "Indexes").
