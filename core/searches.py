@@ -23,7 +23,14 @@ from collections.abc import Iterable
 from django.contrib import messages
 from django.http import HttpResponseRedirect, QueryDict
 
-__all__ = ["MAX_AGE", "SEARCH_PARAM", "search_params", "search_query", "search_redirect"]
+__all__ = [
+    "MAX_AGE",
+    "SEARCH_PARAM",
+    "search_params",
+    "search_query",
+    "search_redirect",
+    "search_save",
+]
 
 SEARCH_PARAM = "search"
 SESSION_KEY = "cm_searches"

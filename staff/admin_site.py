@@ -10,12 +10,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin import ModelAdmin
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 from django_otp.admin import OTPAdminSite
 
 from access_log.recording import record_patients_viewed
+from core.searches import SEARCH_PARAM, search_params, search_redirect, search_save
 from staff.access import is_admin, scoped
 
 # Rows about a canonical patient and an IntakeQ patient (a link, a proposed pair, their history).
@@ -68,6 +72,45 @@ def _shown(response) -> bool:
     return response.status_code == 200 and getattr(response, "context_data", None) is not None
 
 
+def _search_scope(model) -> str:
+    return f"admin:{model._meta.label_lower}"
+
+
+def _search_out_of_url(request, model) -> HttpResponseRedirect | None:
+    """Names typed in the admin's search box never reach a URL (issue 11, L3): the box posts
+    (templates/admin/search_form.html) and the term is kept in the session under a search id
+    (core.searches); an old link with ``?q=`` is moved out of the URL the same way."""
+    scope = _search_scope(model)
+    if request.method == "POST" and SEARCH_VAR in request.POST and "action" not in request.POST:
+        unrelated = (SEARCH_VAR, SEARCH_PARAM, "csrfmiddlewaretoken")
+        keep = [name for name in request.POST if name not in unrelated]
+        return search_redirect(request, scope=scope, fields=[SEARCH_VAR], keep=keep)
+    if SEARCH_VAR in request.GET:
+        query = request.GET.copy()
+        query[SEARCH_PARAM] = search_save(
+            request, scope=scope, data=request.GET, fields=[SEARCH_VAR]
+        )
+        del query[SEARCH_VAR]
+        return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+    return None
+
+
+class SessionSearchChangeList(ChangeList):
+    """The admin's changelist with its search term read from the session, by search id; the id,
+    not the term, is what its paging, sorting and filter links carry."""
+
+    def get_filters_params(self, params=None):
+        lookup_params = super().get_filters_params(params)
+        lookup_params.pop(SEARCH_PARAM, None)
+        return lookup_params
+
+    def get_queryset(self, request, exclude_parameters=None):
+        if SEARCH_PARAM in request.GET:
+            found = search_params(request, scope=_search_scope(self.model))
+            self.query = found.get(SEARCH_VAR, "")
+        return super().get_queryset(request, exclude_parameters)
+
+
 class ScopedAdminMixin:
     """For every ModelAdmin of PHI: the changelist, change pages, search and autocomplete all
     start from ``visible_to(request.user)``, so an object outside the user's scope is a 404.
@@ -77,7 +120,13 @@ class ScopedAdminMixin:
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
 
+    def get_changelist(self, request, **kwargs):
+        return SessionSearchChangeList
+
     def changelist_view(self, request, extra_context=None):
+        moved = _search_out_of_url(request, self.model)
+        if moved is not None:
+            return moved
         response = super().changelist_view(request, extra_context)
         if _shown(response) and "cl" in response.context_data:
             _log_rows(request, self.model, response.context_data["cl"].result_list)
@@ -124,8 +173,9 @@ class SecureAdminSite(OTPAdminSite):
         return super().has_permission(request) and is_admin(request.user)
 
     def admin_view(self, view, cacheable=False):
-        """A signed-in user who may not use the admin gets a 403, not the admin's login form."""
-        inner = super().admin_view(view, cacheable)
+        """A signed-in user who may not use the admin gets a 403, not the admin's login form.
+        Every admin page, Django's and the apps' own, answers only GET, HEAD and POST."""
+        inner = require_http_methods(["GET", "HEAD", "POST"])(super().admin_view(view, cacheable))
 
         @wraps(inner)
         def refuse_signed_in_outsiders(request, *args, **kwargs):

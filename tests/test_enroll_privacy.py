@@ -403,8 +403,14 @@ def their_iq(theirs):
 
 
 def _search(client):
-    query = {"first_name": "Jessica", "last_name": "Martinez", "date_of_birth": "1992-03-22"}
-    return client.get(reverse("cm:enroll-existing"), query).content.decode()
+    # Searches are posted and kept under a search id (issue 11, L3).
+    query = {
+        "step": "search",
+        "first_name": "Jessica",
+        "last_name": "Martinez",
+        "date_of_birth": "1992-03-22",
+    }
+    return client.post(reverse("cm:enroll-existing"), query, follow=True).content.decode()
 
 
 def test_search_says_only_another_caseload_for_a_person_the_cpss_cannot_see(client, cpss, their_iq):
