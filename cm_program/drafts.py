@@ -62,3 +62,14 @@ def add_errors(form, errors: dict[str, list[str]]) -> None:
         for message in messages:
             if message not in form.errors.get(target or NON_FIELD_ERRORS, []):
                 form.add_error(target, message)
+
+
+def form_again(request, *, scope: str, make_form):
+    """``make_form(data)`` bound to the draft this GET names, errors included; else unbound."""
+    draft = draft_load(request, scope=scope)
+    if draft is None:
+        return make_form(None)
+    form = make_form(draft.data)
+    form.is_valid()
+    add_errors(form, draft.errors)
+    return form

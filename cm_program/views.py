@@ -1,7 +1,7 @@
 """CPSS pages. Thin: forms validate, services write, selectors read (always ``visible_to``)."""
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,7 +9,7 @@ from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from cm_program import selectors, services
-from cm_program.drafts import add_errors, draft_load, draft_redirect, errors_of
+from cm_program.drafts import draft_redirect, errors_of, form_again
 from cm_program.enroll_views import EnrollExistingView, EnrollNewView
 from cm_program.filters import EnrollmentFilter
 from cm_program.forms import CMDataEditForm, EnrollmentReassignForm, EnrollmentStatusForm
@@ -28,13 +28,6 @@ __all__ = [
 ]
 
 PAGE_SIZES = (10, 25, 50, 100)
-
-
-def _add_service_errors(form, error: ValidationError) -> None:
-    for field, messages_ in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages_:
-            form.add_error(target if field != NON_FIELD_ERRORS else None, message)
 
 
 @access_required("cm_program.view_enrollment")
@@ -114,13 +107,11 @@ class PatientEditView(View):
         patient, cm = self._load(request, canonical_patient_id)
         record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=patient.pk)
         initial = CMDataEditForm.initial_from(cm)
-        draft = draft_load(request, scope=self._scope(patient))
-        if draft is None:
-            form = CMDataEditForm(initial=initial)
-        else:  # back after an error: what was typed, with the errors
-            form = CMDataEditForm(draft.data, initial=initial)
-            form.is_valid()
-            add_errors(form, draft.errors)
+        form = form_again(  # after an error: what was typed, with the errors
+            request,
+            scope=self._scope(patient),
+            make_form=lambda data: CMDataEditForm(data, initial=initial),
+        )
         return render(request, "cm/patient_edit.html", {"form": form, "patient": patient})
 
     def post(self, request, canonical_patient_id):
@@ -171,22 +162,27 @@ class EnrollmentActionView(View):
             patient_kind=PatientKind.CANONICAL,
             patient_id=enrollment.canonical_patient_id,
         )
-        return self._render(request, enrollment, self.make_form(enrollment))
+        form = form_again(
+            request,
+            scope=self._scope(enrollment),
+            make_form=lambda data: self.make_form(enrollment, data),
+        )
+        return self._render(request, enrollment, form)
 
     def post(self, request, enrollment_id):
         enrollment = self._load(request, enrollment_id)
         form = self.make_form(enrollment, request.POST)
-        if form.is_valid():
-            try:
-                message = self.perform(enrollment, form)
-            except ValidationError as exc:
-                _add_service_errors(form, exc)
-            else:
-                messages.success(request, message)
-                return redirect(
-                    "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id
-                )
-        return self._render(request, enrollment, form)
+        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
+            return draft_redirect(request, scope=self._scope(enrollment))
+        try:
+            message = self.perform(enrollment, form)
+        except ValidationError as exc:
+            return draft_redirect(request, scope=self._scope(enrollment), errors=errors_of(exc))
+        messages.success(request, message)
+        return redirect("cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id)
+
+    def _scope(self, enrollment) -> str:
+        return f"cm:{type(self).__name__}:{enrollment.pk}"
 
 
 @access_required("cm_program.view_enrollment", "cm_program.change_enrollment")

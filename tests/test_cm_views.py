@@ -297,7 +297,7 @@ def test_status_change_with_reason_is_saved_and_shown_in_history(client, cpss):
 def test_status_change_without_reason_is_refused(client, cpss):
     enrollment = EnrollmentFactory(cpss_provider=cpss)
     url = reverse("cm:enrollment-status", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"to_status": "paused", "reason": ""})
+    response = client.post(url, {"to_status": "paused", "reason": ""}, follow=True)
     assert "Give the reason for this change." in response.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.status == "active"
@@ -428,7 +428,7 @@ def test_reassigning_to_a_full_caseload_is_refused_and_changes_nothing(client, s
     full = CPSSFactory(max_caseload=1)
     EnrollmentFactory(cpss_provider=full)
     url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"cpss_provider": str(full.pk)})
+    response = client.post(url, {"cpss_provider": str(full.pk)}, follow=True)
     enrollment.refresh_from_db()
     assert enrollment.cpss_provider_id == before
     assert "caseload is full" in response.content.decode()

@@ -275,3 +275,11 @@ def test_a_hidden_match_still_says_only_another_caseload(client, cpss, program):
     assert "A possible match exists on another caseload" in html
     assert "(801) 555-0177" not in html
     assert "Likely the same person" not in html
+
+
+def test_a_refused_status_change_redirects_and_keeps_the_reason_typed(client, cpss):
+    enrollment = EnrollmentFactory(cpss_provider=cpss, status="paused")
+    url = reverse("cm:enrollment-status", kwargs={"enrollment_id": enrollment.pk})
+    response = client.post(url, {"to_status": "graduated", "reason": "Finished the 12 weeks"})
+    assert response.status_code == 302
+    assert "Finished the 12 weeks" in client.get(response["Location"]).content.decode()

@@ -337,7 +337,9 @@ def test_a_full_caseload_refuses_the_decision_and_leaves_the_request_pending(
     EnrollmentFactory(cpss_provider=full)
     url = reverse("cm:supervisor-request", kwargs={"request_id": queued.pk})
     response = client.post(
-        url, {"decision": f"canonical:{theirs.pk}", "cpss_provider": full.pk, "note": "Same."}
+        url,
+        {"decision": f"canonical:{theirs.pk}", "cpss_provider": full.pk, "note": "Same."},
+        follow=True,
     )
     assert "caseload is full" in response.content.decode()
     queued.refresh_from_db()
@@ -347,7 +349,7 @@ def test_a_full_caseload_refuses_the_decision_and_leaves_the_request_pending(
 
 def test_a_decision_needs_a_note(client, supervisor, queued):
     url = reverse("cm:supervisor-request", kwargs={"request_id": queued.pk})
-    response = client.post(url, {"decision": "decline", "note": ""})
+    response = client.post(url, {"decision": "decline", "note": ""}, follow=True)
     assert "Say why, for the record." in response.content.decode()
     queued.refresh_from_db()
     assert queued.status == "pending"
