@@ -104,15 +104,18 @@ def _summary(form) -> list[tuple[str, str]]:
     return rows
 
 
+def _placement(data) -> dict:
+    """Where an enrollment goes, as typed, and the form's one-time key."""
+    keys = ("cm_program", "cpss_provider", "pod_assignment", "submission_key")
+    return {key: data[key] for key in keys}
+
+
 def _queue_for_supervisor(request, data, **request_fields):
     """Queue the enrollment of a person in CM on a caseload the user cannot see (H1, M1)."""
     try:
         supervisor_requests.supervisor_request_create(
             actor=request.user,
-            cm_program=data["cm_program"],
-            cpss_provider=data["cpss_provider"],
-            pod_assignment=data["pod_assignment"],
-            submission_key=data["submission_key"],
+            **_placement(data),
             **request_fields,
         )
     except services.AlreadySubmitted as exc:
@@ -188,14 +191,11 @@ class EnrollNewView(View):
                 last_name=data["last_name"],
                 date_of_birth=data["date_of_birth"],
                 cm_data=form.cm_data(),
-                cm_program=data["cm_program"],
-                cpss_provider=data["cpss_provider"],
-                pod_assignment=data["pod_assignment"],
+                **_placement(data),
                 notes=data["notes"],
                 same_person=same_person,
                 same_intakeq_patient=same_iq,
                 intakeq_confidence=confidence,
-                submission_key=data["submission_key"],
                 # Scenario 1: "a new person" although the page offered candidates: queue them.
                 declined_candidates=found.shown if choice == "new" else None,
             )
@@ -334,11 +334,8 @@ class EnrollExistingView(View):
                 intakeq_patient=iq_patient,
                 confidence_score=confidence,
                 cm_data=form.cm_data(),
-                cm_program=data["cm_program"],
-                cpss_provider=data["cpss_provider"],
-                pod_assignment=data["pod_assignment"],
+                **_placement(data),
                 notes=data["notes"],
-                submission_key=data["submission_key"],
             )
         except services.AlreadySubmitted as exc:
             return _already_submitted(request, exc)
