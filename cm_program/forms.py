@@ -40,8 +40,9 @@ class CPSSChoiceField(forms.ModelChoiceField):
 class IdentityFields(forms.Form):
     first_name = forms.CharField(max_length=100, validators=[validate_person_name])
     last_name = forms.CharField(max_length=100, validators=[validate_person_name])
+    # No autocomplete="off": browsers then drop the typed date when the user goes back (#12).
     date_of_birth = forms.DateField(
-        widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat(), "autocomplete": "off"})
+        widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat()})
     )
 
     def clean_date_of_birth(self):
@@ -58,12 +59,17 @@ class CMDataFields(forms.Form):
     email = forms.EmailField(required=False)
     insurance_primary = forms.CharField(label="Primary insurance", max_length=100, required=False)
     medicaid_id = forms.CharField(label="Medicaid ID", max_length=30, required=False)
+    # No preset: the user says where the participant came from (a blank first option).
     enrollment_source = forms.ChoiceField(
         choices=[
-            c
-            for c in PatientCM.EnrollmentSource.choices
-            if c[0] != PatientCM.EnrollmentSource.EXISTING_PATIENT
-        ]
+            ("", "Choose…"),
+            *(
+                c
+                for c in PatientCM.EnrollmentSource.choices
+                if c[0] != PatientCM.EnrollmentSource.EXISTING_PATIENT
+            ),
+        ],
+        error_messages={"required": "Say where the participant comes from."},
     )
     consent_date = forms.DateField(required=False, widget=DateInput())
     smartphone_access = forms.ChoiceField(
@@ -109,11 +115,14 @@ class CMDataFields(forms.Form):
             self.add_error("emergency_contact_name", "Give the emergency contact's name too.")
         return cleaned
 
-    def cm_data(self) -> dict:
-        """The cleaned CM fields as PatientCM values (blank text as NULL, consent as a time)."""
+    def cm_data(self, only: list[str] | None = None) -> dict:
+        """The cleaned CM fields as PatientCM values (blank text as NULL, consent as a time).
+
+        ``only`` limits them to those names (the fields the user changed).
+        """
         data = {}
         for name in CMDataFields.base_fields:
-            if name not in self.fields:
+            if name not in self.fields or (only is not None and name not in only):
                 continue
             value = self.cleaned_data.get(name)
             data[name] = value if value not in ("", None) else None
@@ -162,6 +171,8 @@ class ExistingPatientEnrollmentForm(CMDataFields, EnrollmentFields):
 
     intakeq_patient = forms.UUIDField(widget=forms.HiddenInput)
     submission_key = SubmissionKeyField()
+    # The search the user came from (its opaque id), for "Back to search".
+    back_search = forms.CharField(widget=forms.HiddenInput, required=False, max_length=40)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,9 +180,17 @@ class ExistingPatientEnrollmentForm(CMDataFields, EnrollmentFields):
 
 
 class CMDataEditForm(CMDataFields):
+    """Bound with ``initial=initial_from(cm)``: ``changed_cm_data()`` is only what the user
+    changed, so an untouched consent time (2:57 a.m.) is never rewritten as noon of its day."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["enrollment_source"].choices = PatientCM.EnrollmentSource.choices
+        source = self.fields["enrollment_source"]
+        source.choices = [("", "—"), *PatientCM.EnrollmentSource.choices]
+        source.required = False  # old records may have none; the edit keeps it unknown
+
+    def changed_cm_data(self) -> dict:
+        return self.cm_data(only=self.changed_data)
 
     @staticmethod
     def initial_from(cm_patient: PatientCM) -> dict:

@@ -215,6 +215,58 @@ def enrollment_candidates(
     return EnrollmentCandidates(shown=shown, hidden_match=hidden_match)
 
 
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What helps a user decide whether a shown candidate is the person: only what they may see."""
+
+    phone: str = ""
+    email: str = ""
+    # (program, CPSS, status label) of each enrollment the user may see.
+    enrollments: tuple[tuple[str, str, str], ...] = ()
+
+
+def candidate_facts(
+    *, user, candidates: list[Candidate]
+) -> dict[tuple[str, object], CandidateFacts]:
+    """Phone, email and enrollments of the review step's candidates, keyed by (source, pk).
+
+    A person's CM phone and email only when the user may open their CM page; enrollments only
+    those ``visible_to`` the user; an IntakeQ row's contact only when the row is visible to them.
+    """
+    person_pks = [c.pk for c in candidates if c.source == "canonical"]
+    iq_pks = [c.pk for c in candidates if c.source == "intakeq"]
+    contact = {
+        cm.canonical_patient_id: (cm.phone or "", cm.email or "")
+        for cm in PatientCM.objects.filter(
+            canonical_patient__in=canonical_patients_visible_to(user).filter(pk__in=person_pks)
+        ).only("canonical_patient_id", "phone", "email")
+    }
+    enrollments: dict = {}
+    for enrollment in (
+        Enrollment.objects.visible_to(user)
+        .filter(canonical_patient_id__in=person_pks)
+        .select_related("cm_program", "cpss_provider")
+        .order_by("cm_program__name")
+    ):
+        status = ParticipationStatus(enrollment.status or ParticipationStatus.ACTIVE).label
+        enrollments.setdefault(enrollment.canonical_patient_id, []).append(
+            (str(enrollment.cm_program), str(enrollment.cpss_provider or "—"), status)
+        )
+    contact |= {
+        row.pk: (row.phone or "", row.email or "")
+        for row in IntakeQPatient.objects.visible_to(user)
+        .filter(pk__in=iq_pks)
+        .only("pk", "phone", "email")
+    }
+    return {
+        (c.source, c.pk): CandidateFacts(
+            *contact.get(c.pk, ("", "")),
+            enrollments=tuple(enrollments.get(c.pk, ()) if c.source == "canonical" else ()),
+        )
+        for c in candidates
+    }
+
+
 def intakeq_patient_search(
     *, last_name: str, date_of_birth: datetime.date, first_name: str = ""
 ) -> list[IntakeQPatient]:

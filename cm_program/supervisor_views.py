@@ -1,12 +1,13 @@
 """The supervisor's queue: requests waiting for a supervisor, and the page that decides one."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view
 from cm_program import selectors, supervisor_requests
+from cm_program.drafts import draft_redirect, form_again
 from cm_program.forms import SupervisorDecisionForm
 from cm_program.models import SupervisorRequest
 from identity.models import PatientCanonical
@@ -92,22 +93,27 @@ class SupervisorRequestDecideView(View):
     def get(self, request, request_id):
         page = self._page(request, request_id)
         initial = {"cpss_provider": page.request.cpss_provider_id}
-        form = SupervisorDecisionForm(initial=initial, choices=self._choices(page))
+        form = form_again(
+            request,
+            scope=f"cm:supervisor-request:{request_id}",
+            make_form=lambda data: SupervisorDecisionForm(
+                data, initial=initial, choices=self._choices(page)
+            ),
+        )
         return self._render(request, page, form)
 
     def post(self, request, request_id):
         page = self._page(request, request_id)
         form = SupervisorDecisionForm(request.POST, choices=self._choices(page))
-        if form.is_valid():
-            try:
-                self._decide(request, page, form.cleaned_data)
-            except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
-            else:
-                messages.success(request, "Decided: the request is closed.")
-                return redirect("cm:supervisor-requests")
-        return self._render(request, page, form)
+        scope = f"cm:supervisor-request:{request_id}"
+        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
+            return draft_redirect(request, scope=scope)
+        try:
+            self._decide(request, page, form.cleaned_data)
+        except ValidationError as exc:
+            return draft_redirect(request, scope=scope, errors={NON_FIELD_ERRORS: exc.messages})
+        messages.success(request, "Decided: the request is closed.")
+        return redirect("cm:supervisor-requests")
 
     def _decide(self, request, page, data):
         common = {"supervisor_request": page.request, "actor": request.user, "note": data["note"]}

@@ -30,6 +30,7 @@ __all__ = [
     "search_query",
     "search_redirect",
     "search_save",
+    "search_saved",
 ]
 
 SEARCH_PARAM = "search"
@@ -45,14 +46,20 @@ def _kept(request) -> dict:
     return {key: s for key, s in searches.items() if now - s["at"] <= MAX_AGE}
 
 
-def search_save(request, *, scope: str, data: QueryDict, fields: Iterable[str]) -> str:
-    """Keep ``fields`` of ``data`` (all their values) in the session; return the new id."""
+def search_save(
+    request, *, scope: str, data: QueryDict, fields: Iterable[str], extra: dict | None = None
+) -> str:
+    """Keep ``fields`` of ``data`` (all their values) in the session; return the new id.
+
+    ``extra`` (JSON-able) is kept beside them, e.g. a form's errors (cm_program.drafts).
+    """
     searches = _kept(request)
     search_id = secrets.token_urlsafe(12)
     searches[search_id] = {
         "scope": scope,
         "at": int(time.time()),
         "params": {name: data.getlist(name) for name in fields if name in data},
+        "extra": extra or {},
     }
     newest = sorted(searches.items(), key=lambda item: item[1]["at"])[-MAX_KEPT:]
     request.session[SESSION_KEY] = dict(newest)
@@ -79,17 +86,25 @@ def search_params(request, *, scope: str) -> QueryDict:
 
     An unknown, expired or other page's id gives an empty QueryDict and a message saying so.
     """
-    params = QueryDict(mutable=True)
-    search_id = request.GET.get(SEARCH_PARAM)
+    search = search_saved(request, scope=scope, search_id=request.GET.get(SEARCH_PARAM))
+    return search[0] if search else QueryDict(mutable=True)
+
+
+def search_saved(request, *, scope: str, search_id: str | None) -> tuple[QueryDict, dict] | None:
+    """The params and ``extra`` kept under ``search_id`` for ``scope``; None without an id.
+
+    An unknown, expired or other page's id gives None and a message saying so.
+    """
     if not search_id:
-        return params
+        return None
     search = _kept(request).get(search_id)
     if search is None or search["scope"] != scope:
         messages.info(request, EXPIRED_MESSAGE)
-        return params
+        return None
+    params = QueryDict(mutable=True)
     for name, values in search["params"].items():
         params.setlist(name, values)
-    return params
+    return params, search.get("extra", {})
 
 
 def search_query(request) -> str:

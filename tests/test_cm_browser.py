@@ -78,6 +78,12 @@ def test_cpss_signs_in_and_enrolls_a_new_patient(browser_page, live_server):
     page.select_option("select[name=cm_program]", str(program.pk))
     page.click("button[value=check]")
 
+    # Continue never enrolls: a summary first, and going back keeps the date of birth (#12).
+    page.wait_for_selector("#summary")
+    page.click("button[value=edit]")
+    assert page.input_value("input[name=date_of_birth]") == "1992-03-22"
+    page.click("button[value=check]")
+    page.click("button[value=confirm]")
     page.wait_for_selector("text=Jessica Martinez is enrolled in Stimulant CM.")
     assert page.locator("h1").inner_text() == "Jessica Martinez"
     enrollment = Enrollment.objects.select_related("cm_patient").get()

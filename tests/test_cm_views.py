@@ -98,7 +98,8 @@ def test_enroll_new_page_renders_date_inputs_and_the_users_own_cpss_preselected(
 
 
 def test_enroll_new_without_candidates_enrolls_and_shows_the_patient(client, cpss, program):
-    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss), follow=True)
+    data = _new_patient_post(program, cpss, action="confirm")
+    response = client.post(reverse("cm:enroll-new"), data, follow=True)
     enrollment = Enrollment.objects.get()
     assert response.redirect_chain[-1][0] == reverse(
         "cm:patient-detail", kwargs={"canonical_patient_id": enrollment.canonical_patient_id}
@@ -126,7 +127,7 @@ JESSICA = {
 
 def test_enroll_new_shows_likely_existing_people_before_creating_anything(client, cpss, program):
     _on_caseload_of(cpss, **JESSICA)
-    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss))
+    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss), follow=True)
     html = response.content.decode()
     assert "Is this someone we already know?" in html
     assert 'value="new"' in html
@@ -144,7 +145,7 @@ def test_choosing_the_candidate_enrolls_that_person(client, cpss, program):
 def test_confirming_without_a_choice_asks_again_and_saves_nothing(client, cpss, program):
     _on_caseload_of(cpss, **JESSICA)
     data = _new_patient_post(program, cpss, action="confirm")
-    response = client.post(reverse("cm:enroll-new"), data)
+    response = client.post(reverse("cm:enroll-new"), data, follow=True)
     assert "Choose one of these people" in response.content.decode()
     assert not Enrollment.objects.filter(cm_program=program).exists()
 
@@ -172,7 +173,7 @@ def test_choosing_an_intakeq_candidate_links_that_record(client, cpss, program):
 
 def test_bad_input_shows_errors_beside_fields_and_saves_nothing(client, cpss, program):
     data = _new_patient_post(program, cpss, phone="555", address_zip="84", address_state="Utah")
-    response = client.post(reverse("cm:enroll-new"), data)
+    response = client.post(reverse("cm:enroll-new"), data, follow=True)
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_phone_error"' in html
@@ -183,7 +184,7 @@ def test_bad_input_shows_errors_beside_fields_and_saves_nothing(client, cpss, pr
 
 
 def test_double_submit_enrolls_once_and_lands_on_the_patient(client, cpss, program):
-    data = _new_patient_post(program, cpss)
+    data = _new_patient_post(program, cpss, action="confirm")
     client.post(reverse("cm:enroll-new"), data)
     response = client.post(reverse("cm:enroll-new"), data, follow=True)
     assert Enrollment.objects.count() == 1
@@ -198,7 +199,8 @@ def test_full_caseload_is_explained_on_the_form(client, cpss, program):
     cpss.max_caseload = 1
     cpss.save()
     EnrollmentFactory(cpss_provider=cpss)
-    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss))
+    data = _new_patient_post(program, cpss, action="confirm")
+    response = client.post(reverse("cm:enroll-new"), data, follow=True)
     assert "caseload is full (1 of 1 active enrollments)" in response.content.decode()
     assert Enrollment.objects.count() == 1
 
@@ -240,6 +242,7 @@ def test_enroll_existing_links_and_enrolls_in_one_go(client, cpss, program):
         "cm_program": str(program.pk),
         "cpss_provider": str(cpss.pk),
         "submission_key": uuid.uuid4().hex,
+        "action": "enroll",
     }
     response = client.post(reverse("cm:enroll-existing"), data, follow=True)
     enrollment = Enrollment.objects.get()
@@ -294,7 +297,7 @@ def test_status_change_with_reason_is_saved_and_shown_in_history(client, cpss):
 def test_status_change_without_reason_is_refused(client, cpss):
     enrollment = EnrollmentFactory(cpss_provider=cpss)
     url = reverse("cm:enrollment-status", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"to_status": "paused", "reason": ""})
+    response = client.post(url, {"to_status": "paused", "reason": ""}, follow=True)
     assert "Give the reason for this change." in response.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.status == "active"
@@ -377,7 +380,8 @@ def test_a_failure_midway_through_the_page_leaves_no_rows(client, cpss, program,
         raise ValidationError({"cm_program": "The program is closed to new enrollments."})
 
     monkeypatch.setattr(services, "enrollment_create", fail)
-    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss))
+    data = _new_patient_post(program, cpss, action="confirm")
+    response = client.post(reverse("cm:enroll-new"), data, follow=True)
     assert "The program is closed to new enrollments." in response.content.decode()
     assert not PatientCanonical.objects.exists()
     assert not PatientCM.objects.exists()
@@ -395,7 +399,8 @@ def test_a_linked_intakeq_candidate_is_offered_as_its_canonical_person(client, c
         intakeq_patient__last_name="Martinez",
         intakeq_patient__date_of_birth=dob,
     )
-    html = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss)).content.decode()
+    response = client.post(reverse("cm:enroll-new"), _new_patient_post(program, cpss), follow=True)
+    html = response.content.decode()
     assert f'value="canonical:{link.canonical_patient_id}"' in html
     assert f'value="intakeq:{link.intakeq_patient_id}"' not in html
 
@@ -423,7 +428,7 @@ def test_reassigning_to_a_full_caseload_is_refused_and_changes_nothing(client, s
     full = CPSSFactory(max_caseload=1)
     EnrollmentFactory(cpss_provider=full)
     url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"cpss_provider": str(full.pk)})
+    response = client.post(url, {"cpss_provider": str(full.pk)}, follow=True)
     enrollment.refresh_from_db()
     assert enrollment.cpss_provider_id == before
     assert "caseload is full" in response.content.decode()

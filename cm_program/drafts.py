@@ -1,0 +1,75 @@
+"""Post/Redirect/Get for the CPSS forms: what was typed waits in the session, not in the URL.
+
+Every POST of a form page ends in a redirect. When the form must be shown again (an error, a
+review step, "back to the details"), the posted values and the errors are kept server-side under
+a random id (core.searches keeps them, tied to the page and the session) and the page is asked
+for again with ``?draft=<id>``: reload and the back button redisplay it, date of birth included,
+and no browser offers to resubmit. Names and dates of birth never reach a URL.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpResponseRedirect, QueryDict
+
+from core.searches import search_save, search_saved
+
+DRAFT_PARAM = "draft"
+NOT_KEPT = frozenset({"csrfmiddlewaretoken", "action"})
+
+
+@dataclass
+class Draft:
+    data: QueryDict
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def errors_of(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: list(messages) for name, messages in exc.message_dict.items()}
+    return {NON_FIELD_ERRORS: list(exc.messages)}
+
+
+def draft_redirect(
+    request, *, scope: str, errors: dict[str, list[str]] | None = None, **query: str
+) -> HttpResponseRedirect:
+    """Keep the posted form (and ``errors``) and send the browser back to this page to see it."""
+    fields = [name for name in request.POST if name not in NOT_KEPT]
+    draft_id = search_save(
+        request, scope=scope, data=request.POST, fields=fields, extra={"errors": errors or {}}
+    )
+    params = QueryDict(mutable=True)
+    params[DRAFT_PARAM] = draft_id
+    for name, value in query.items():
+        if value:
+            params[name] = value
+    return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+
+
+def draft_load(request, *, scope: str) -> Draft | None:
+    """The draft this GET names, or None (an expired one says so in a message)."""
+    saved = search_saved(request, scope=scope, search_id=request.GET.get(DRAFT_PARAM))
+    if saved is None:
+        return None
+    data, extra = saved
+    return Draft(data=data, errors=extra.get("errors", {}))
+
+
+def add_errors(form, errors: dict[str, list[str]]) -> None:
+    """Put kept (service) errors back on a re-bound form, beside their fields."""
+    for name, messages in errors.items():
+        target = name if name in form.fields else None
+        for message in messages:
+            if message not in form.errors.get(target or NON_FIELD_ERRORS, []):
+                form.add_error(target, message)
+
+
+def form_again(request, *, scope: str, make_form):
+    """``make_form(data)`` bound to the draft this GET names, errors included; else unbound."""
+    draft = draft_load(request, scope=scope)
+    if draft is None:
+        return make_form(None)
+    form = make_form(draft.data)
+    form.is_valid()
+    add_errors(form, draft.errors)
+    return form
