@@ -33,6 +33,12 @@ EXISTING_SEARCH_SCOPE = "cm:enroll-existing"
 
 
 def _add_service_errors(form, error: ValidationError) -> None:
+    if isinstance(error, services.AlreadyEnrolled):  # the form's page says where to go next
+        form.already_enrolled = error
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
     for field, messages_ in error.message_dict.items():
         target = field if field in form.fields else None
         for message in messages_:
@@ -191,8 +197,12 @@ class EnrollmentActionView(View):
             pk=enrollment_id,
         )
 
+    def context(self, enrollment) -> dict:
+        return {}
+
     def _render(self, request, enrollment, form):
-        return render(request, self.template_name, {"form": form, "enrollment": enrollment})
+        context = {"form": form, "enrollment": enrollment, **self.context(enrollment)}
+        return render(request, self.template_name, context)
 
     def get(self, request, enrollment_id):
         enrollment = self._load(request, enrollment_id)
@@ -229,13 +239,29 @@ class EnrollmentStatusView(EnrollmentActionView):
         )
         return EnrollmentStatusForm(data, allowed=allowed)
 
+    caseload_full = False
+
+    def context(self, enrollment) -> dict:
+        return {"caseload_full": self.caseload_full}
+
     def perform(self, enrollment, form) -> str:
-        services.enrollment_status_change(
-            enrollment=enrollment,
-            to_status=form.cleaned_data["to_status"],
-            reason=form.cleaned_data["reason"],
-            actor=self.request.user,
-        )
+        try:
+            services.enrollment_status_change(
+                enrollment=enrollment,
+                to_status=form.cleaned_data["to_status"],
+                reason=form.cleaned_data["reason"],
+                actor=self.request.user,
+            )
+        except ValidationError as exc:
+            full = getattr(exc, "error_dict", {}).get("cpss_provider")
+            if not full:
+                raise
+            # No CPSS field here: the page says who can act (a supervisor) and how to ask.
+            self.caseload_full = True
+            text = " ".join(full[0].messages).replace(" Choose another CPSS.", "")
+            raise ValidationError(
+                f"{text} A supervisor can reactivate them onto another CPSS's caseload."
+            ) from None
         label = ParticipationStatus(form.cleaned_data["to_status"]).label.lower()
         return f"Enrollment in {enrollment.cm_program} is now {label}."
 
@@ -252,7 +278,10 @@ class EnrollmentReassignView(EnrollmentActionView):
     def perform(self, enrollment, form) -> str:
         cpss_provider = form.cleaned_data["cpss_provider"]
         services.enrollment_cpss_reassign(
-            enrollment=enrollment, cpss_provider=cpss_provider, actor=self.request.user
+            enrollment=enrollment,
+            cpss_provider=cpss_provider,
+            actor=self.request.user,
+            reason=form.cleaned_data["reason"],
         )
         return f"Enrollment in {enrollment.cm_program} is now with {cpss_provider}."
 
