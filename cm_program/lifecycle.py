@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from cm_program.models import Enrollment, EnrollmentStatusChange, ParticipationStatus
 from cm_program.services import (
-    _sync_cm_patient_status,
     cpss_assignment_check,
     enrollment_cpss_reassign,
+    enrollment_status_write,
 )
 from providers.models import ProviderCM
 
@@ -44,24 +44,6 @@ def _lock(enrollment: Enrollment) -> Enrollment:
         .select_related("cm_program", "cpss_provider")
         .get(pk=enrollment.pk)
     )
-
-
-def _status_write(*, enrollment: Enrollment, to_status: str, reason: str, actor, fields=()):
-    """Save the new status (and ``fields`` already set), its history row and the CM summary."""
-    from_status = enrollment.status or ParticipationStatus.ACTIVE
-    enrollment.status = to_status
-    enrollment.full_clean()
-    enrollment.save(update_fields=["status", *fields, "updated_at"])
-    EnrollmentStatusChange.objects.create(
-        enrollment=enrollment,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        changed_by=actor,
-    )
-    if enrollment.cm_patient_id:
-        _sync_cm_patient_status(enrollment.cm_patient)
-    return enrollment
 
 
 @dataclass(frozen=True)
@@ -107,7 +89,7 @@ def enrollment_final_status_undo(*, enrollment: Enrollment, reason: str, actor) 
         )
     if window.back_to == ParticipationStatus.ACTIVE and enrollment.cpss_provider_id:
         cpss_assignment_check(provider=enrollment.cpss_provider)
-    return _status_write(
+    return enrollment_status_write(
         enrollment=enrollment,
         to_status=window.back_to,
         reason=f"Undone ({enrollment.get_status_display().lower()}): {reason}",
@@ -156,7 +138,7 @@ def enrollment_reactivate(
         fields = ("enrollment_date",)
     label = "Re-enrolled" if withdrawn else "Reactivated"
     dated = f" (enrollment date {enrollment_date:%b %-d, %Y})" if withdrawn else ""
-    return _status_write(
+    return enrollment_status_write(
         enrollment=enrollment,
         to_status=ParticipationStatus.ACTIVE,
         reason=f"{label} by a supervisor{dated}: {reason}",

@@ -430,12 +430,23 @@ def enrollment_status_change(
         )
     if to_status == ParticipationStatus.ACTIVE and enrollment.cpss_provider_id:
         cpss_assignment_check(provider=enrollment.cpss_provider)
+    return enrollment_status_write(
+        enrollment=enrollment, to_status=to_status, reason=reason, actor=actor
+    )
+
+
+def enrollment_status_write(
+    *, enrollment: Enrollment, to_status: str, reason: str, actor, fields=()
+) -> Enrollment:
+    """Save a locked enrollment's new status (and ``fields`` already set on it), its history
+    row and the CM record's summary. Callers have checked the rules (here, cm_program.lifecycle)."""
+    from_status = enrollment.status or ParticipationStatus.ACTIVE
     enrollment.status = to_status
     enrollment.full_clean()
-    enrollment.save(update_fields=["status", "updated_at"])
+    enrollment.save(update_fields=["status", *fields, "updated_at"])
     EnrollmentStatusChange.objects.create(
         enrollment=enrollment,
-        from_status=current,
+        from_status=from_status,
         to_status=to_status,
         reason=reason,
         changed_by=actor,

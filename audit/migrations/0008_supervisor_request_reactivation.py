@@ -4,25 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0007_incentives_history'),
+        ("audit", "0007_incentives_history"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='supervisorrequestevent',
-            name='reason',
-            field=models.TextField(blank=True, db_default='', default=''),
+            model_name="supervisorrequestevent",
+            name="reason",
+            field=models.TextField(blank=True, db_default="", default=""),
         ),
         migrations.AlterField(
-            model_name='supervisorrequestevent',
-            name='kind',
-            field=models.TextField(choices=[('enrollment', 'Enrollment of a possible match'), ('reactivation', 'Reactivation on a full caseload')]),
+            model_name="supervisorrequestevent",
+            name="kind",
+            field=models.TextField(
+                choices=[
+                    ("enrollment", "Enrollment of a possible match"),
+                    ("reactivation", "Reactivation on a full caseload"),
+                ]
+            ),
         ),
         migrations.AlterField(
-            model_name='supervisorrequestevent',
-            name='status',
-            field=models.TextField(choices=[('pending', 'Waiting for a supervisor'), ('same_person', 'Same person: enrolled'), ('different_people', 'Different people: enrolled as a new person'), ('declined', 'Not enrolled'), ('reactivated', 'Reactivated')], db_default='pending', default='pending'),
+            model_name="supervisorrequestevent",
+            name="status",
+            field=models.TextField(
+                choices=[
+                    ("pending", "Waiting for a supervisor"),
+                    ("same_person", "Same person: enrolled"),
+                    ("different_people", "Different people: enrolled as a new person"),
+                    ("declined", "Not enrolled"),
+                    ("reactivated", "Reactivated"),
+                ],
+                db_default="pending",
+                default="pending",
+            ),
         ),
     ]
