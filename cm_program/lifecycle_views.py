@@ -75,6 +75,7 @@ def enrollment_reactivation_request(request, enrollment_id):
     queue, with the reason they typed."""
     enrollment = get_object_or_404(Enrollment.objects.visible_to(request.user), pk=enrollment_id)
     back = redirect("cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id)
+    back.status_code = 303  # See Other: the answer to a POST is a GET of the patient's page
     try:
         supervisor_requests.supervisor_request_reactivation_create(
             actor=request.user,

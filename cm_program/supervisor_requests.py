@@ -15,7 +15,12 @@ from django.utils import timezone
 
 from cm_program import selectors, services
 from cm_program.lifecycle import enrollment_reactivate
-from cm_program.models import ContingencyManagement, PatientCM, SupervisorRequest
+from cm_program.models import (
+    ContingencyManagement,
+    ParticipationStatus,
+    PatientCM,
+    SupervisorRequest,
+)
 from identity.models import PatientCanonical
 from intakeq_link.models import IntakeQPatient
 from providers.models import ProviderCM
@@ -208,6 +213,8 @@ def supervisor_request_reactivation_create(*, actor, enrollment, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for reactivating them."})
+    if enrollment.status != ParticipationStatus.PAUSED:
+        raise ValidationError("Only a paused enrollment is reactivated through this request.")
     existing = SupervisorRequest.objects.filter(
         kind=SupervisorRequest.Kind.REACTIVATION,
         status=SupervisorRequest.Status.PENDING,

@@ -307,6 +307,16 @@ def test_a_supervisor_reactivates_the_request_onto_a_cpss_with_room(client, supe
     assert request.status == "reactivated"
 
 
+def test_only_a_paused_enrollment_can_be_requested_for_reactivation():
+    from cm_program.supervisor_requests import supervisor_request_reactivation_create
+
+    cpss = CPSSFactory()
+    with pytest.raises(ValidationError, match="paused"):
+        supervisor_request_reactivation_create(
+            actor=cpss.user, enrollment=EnrollmentFactory(cpss_provider=cpss), reason="Back"
+        )
+
+
 def test_a_cpss_cannot_request_for_a_patient_they_cannot_see(client):
     _, paused = _full_cpss_with_paused_patient()
     client.force_login(CPSSFactory().user)

@@ -83,7 +83,7 @@ RULES = {
     "cm:enrollment-reactivation-request": rule(
         {SUPERVISOR, ADMIN},
         method="post",
-        ok_status=302,
+        ok_status=303,
         kwargs=(("enrollment_id", "enrollment"),),
     ),
     "cm:patient-correct": rule(
