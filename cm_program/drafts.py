@@ -8,6 +8,7 @@ and no browser offers to resubmit. Names and dates of birth never reach a URL.
 """
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpResponseRedirect, QueryDict
@@ -24,10 +25,19 @@ class Draft:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
+# Kept beside the messages so the page after the redirect can offer the way on from "already
+# enrolled" (services.AlreadyEnrolled, the cm_lifecycle template tag): the ids only.
+ALREADY_ENROLLED = "__already_enrolled__"
+
+
 def errors_of(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
-        return {name: list(messages) for name, messages in exc.message_dict.items()}
-    return {NON_FIELD_ERRORS: list(exc.messages)}
+        errors = {name: list(messages) for name, messages in exc.message_dict.items()}
+    else:
+        errors = {NON_FIELD_ERRORS: list(exc.messages)}
+    if (patient_id := getattr(exc, "canonical_patient_id", None)) is not None:
+        errors[ALREADY_ENROLLED] = [str(patient_id), str(exc.cm_program.pk)]
+    return errors
 
 
 def draft_redirect(
@@ -57,7 +67,13 @@ def draft_load(request, *, scope: str) -> Draft | None:
 
 def add_errors(form, errors: dict[str, list[str]]) -> None:
     """Put kept (service) errors back on a re-bound form, beside their fields."""
+    if already := errors.get(ALREADY_ENROLLED):
+        form.already_enrolled = SimpleNamespace(
+            canonical_patient_id=already[0], cm_program=already[1]
+        )
     for name, messages in errors.items():
+        if name == ALREADY_ENROLLED:
+            continue
         target = name if name in form.fields else None
         for message in messages:
             if message not in form.errors.get(target or NON_FIELD_ERRORS, []):

@@ -208,11 +208,27 @@ class EnrollmentStatusForm(forms.Form):
         error_messages={"required": "Give the reason for this change."},
     )
 
+    confirm_final = forms.BooleanField(
+        label="I understand this status is final: only a supervisor can undo it, within 30 days.",
+        required=False,
+    )
+
+    FINAL = (ParticipationStatus.GRADUATED, ParticipationStatus.WITHDRAWN)
+
     def __init__(self, *args, allowed: frozenset[str] = frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_status"].choices = [
             c for c in ParticipationStatus.choices if c[0] in allowed
         ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("to_status") in self.FINAL and not cleaned.get("confirm_final"):
+            self.add_error(
+                "confirm_final",
+                "Graduated and withdrawn are final: tick the box to confirm.",
+            )
+        return cleaned
 
 
 class EnrollmentReassignForm(forms.Form):
@@ -221,6 +237,11 @@ class EnrollmentReassignForm(forms.Form):
         queryset=cpss_assignable(),
         error_messages={"invalid_choice": "Choose an active CPSS from the list."},
     )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Give the reason for this reassignment."},
+    )
 
 
 class SupervisorDecisionForm(forms.Form):
@@ -228,6 +249,7 @@ class SupervisorDecisionForm(forms.Form):
 
     NEW_PERSON = "new"
     DECLINE = "decline"
+    REACTIVATE = "reactivate"
 
     decision = forms.ChoiceField(
         widget=forms.RadioSelect, error_messages={"required": "Choose a decision."}

@@ -308,16 +308,22 @@ class SupervisorRequest(UUIDModel):
     identity (or the IntakeQ record picked), the program, CPSS, pod and enrollment source, and
     the possible match; never contact, insurance or address details. A decided request is
     frozen by the database (append-only unless pending). New kinds add a Kind and statuses.
+
+    ``reactivation`` (issue 12): a CPSS could not reactivate a paused ``enrollment`` because
+    their caseload is full; a supervisor reactivates it onto a CPSS with room, or declines.
+    ``reason`` is the requester's.
     """
 
     class Kind(models.TextChoices):
         ENROLLMENT = "enrollment", "Enrollment of a possible match"
+        REACTIVATION = "reactivation", "Reactivation on a full caseload"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for a supervisor"
         SAME_PERSON = "same_person", "Same person: enrolled"
         DIFFERENT_PEOPLE = "different_people", "Different people: enrolled as a new person"
         DECLINED = "declined", "Not enrolled"
+        REACTIVATED = "reactivated", "Reactivated"
 
     kind = models.TextField(choices=Kind)
     status = models.TextField(choices=Status, default=Status.PENDING, db_default=Status.PENDING)
@@ -355,6 +361,7 @@ class SupervisorRequest(UUIDModel):
     )
     pod_assignment = models.TextField(null=True, blank=True)
     enrollment_source = models.TextField(choices=PatientCM.EnrollmentSource, null=True, blank=True)
+    reason = models.TextField(blank=True, default="", db_default="")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -373,12 +380,18 @@ class SupervisorRequest(UUIDModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=["enrollment"]),
+                condition=models.Q(kind__in=["enrollment", "reactivation"]),
                 name="cm_supervisor_requests_kind_check",
             ),
             models.CheckConstraint(
                 condition=models.Q(
-                    status__in=["pending", "same_person", "different_people", "declined"]
+                    status__in=[
+                        "pending",
+                        "same_person",
+                        "different_people",
+                        "declined",
+                        "reactivated",
+                    ]
                 ),
                 name="cm_supervisor_requests_status_check",
             ),
@@ -392,9 +405,16 @@ class SupervisorRequest(UUIDModel):
                 name="cm_supervisor_requests_decided_check",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status__in=["same_person", "different_people"])
+                condition=~models.Q(status__in=["same_person", "different_people", "reactivated"])
                 | models.Q(enrollment__isnull=False),
                 name="cm_supervisor_requests_enrolled_check",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="reactivation")
+                | models.Q(
+                    enrollment__isnull=False, status__in=["pending", "reactivated", "declined"]
+                ),
+                name="cm_supervisor_requests_reactivation_check",
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind="enrollment")

@@ -407,7 +407,9 @@ def supervisor_requests_pending():
     """The supervisor queue, oldest first, with what a row shows joined in."""
     return (
         SupervisorRequest.objects.filter(status=SupervisorRequest.Status.PENDING)
-        .select_related("requested_by", "cm_program", "cpss_provider", "intakeq_patient")
+        .select_related(
+            "requested_by", "cm_program", "cpss_provider", "intakeq_patient", "possible_match"
+        )
         .order_by("requested_at", "id")
     )
 
@@ -424,7 +426,8 @@ class SupervisorRequestPage:
 def supervisor_request_page(*, user, supervisor_request: SupervisorRequest):
     """What a supervisor decides on: the request, the people it may be, and their programs."""
     choices = []
-    if supervisor_request.intakeq_patient_id is None:
+    typed = supervisor_request.kind == SupervisorRequest.Kind.ENROLLMENT
+    if typed and supervisor_request.intakeq_patient_id is None:
         found = enrollment_candidates(
             user=user,
             first_name=supervisor_request.first_name,

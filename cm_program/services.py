@@ -78,6 +78,16 @@ class NeedsSupervisor(ValidationError):  # noqa: N818 - reads as what the caller
         self.canonical_patient = canonical_patient
 
 
+class AlreadyEnrolled(ValidationError):  # noqa: N818 - reads as what happened
+    """The person has an enrollment in this program already (one per program): the page links
+    to them when the user may see them, else says whom to ask (cm_program templatetags)."""
+
+    def __init__(self, canonical_patient_id, cm_program: ContingencyManagement):
+        super().__init__({"cm_program": f"This person is already enrolled in {cm_program}."})
+        self.canonical_patient_id = canonical_patient_id
+        self.cm_program = cm_program
+
+
 @dataclass(frozen=True)
 class EnrollResult:
     enrollment: Enrollment
@@ -185,9 +195,7 @@ def enrollment_create(
     except IntegrityError as exc:
         if "cm_program" not in _constraint_name(exc):
             raise
-        raise ValidationError(
-            {"cm_program": f"This person is already enrolled in {cm_program}."}
-        ) from exc
+        raise AlreadyEnrolled(canonical_patient.pk, cm_program) from exc
     EnrollmentStatusChange.objects.create(
         enrollment=enrollment,
         from_status=None,
@@ -225,7 +233,7 @@ def _enroll_canonical(
     if not canonical_created and people_in_cm_hidden_from(actor, pks=[canonical.pk]):
         raise NeedsSupervisor(canonical)
     if Enrollment.objects.filter(canonical_patient=canonical, cm_program=cm_program).exists():
-        raise ValidationError({"cm_program": f"This person is already enrolled in {cm_program}."})
+        raise AlreadyEnrolled(canonical.pk, cm_program)
     # One CM record per person: someone joining a second program keeps the record they have
     # (the page says so and links to its edit page) rather than having it overwritten.
     cm_patient = PatientCM.objects.filter(canonical_patient=canonical).first()
@@ -422,12 +430,23 @@ def enrollment_status_change(
         )
     if to_status == ParticipationStatus.ACTIVE and enrollment.cpss_provider_id:
         cpss_assignment_check(provider=enrollment.cpss_provider)
+    return enrollment_status_write(
+        enrollment=enrollment, to_status=to_status, reason=reason, actor=actor
+    )
+
+
+def enrollment_status_write(
+    *, enrollment: Enrollment, to_status: str, reason: str, actor, fields=()
+) -> Enrollment:
+    """Save a locked enrollment's new status (and ``fields`` already set on it), its history
+    row and the CM record's summary. Callers have checked the rules (here, cm_program.lifecycle)."""
+    from_status = enrollment.status or ParticipationStatus.ACTIVE
     enrollment.status = to_status
     enrollment.full_clean()
-    enrollment.save(update_fields=["status", "updated_at"])
+    enrollment.save(update_fields=["status", *fields, "updated_at"])
     EnrollmentStatusChange.objects.create(
         enrollment=enrollment,
-        from_status=current,
+        from_status=from_status,
         to_status=to_status,
         reason=reason,
         changed_by=actor,
@@ -439,25 +458,45 @@ def enrollment_status_change(
 
 @transaction.atomic
 def enrollment_cpss_reassign(
-    *, enrollment: Enrollment, cpss_provider: ProviderCM, actor
+    *, enrollment: Enrollment, cpss_provider: ProviderCM, actor, reason: str
 ) -> Enrollment:
-    """Move an enrollment to another CPSS (a supervisor's job: the caller checks reassign_cpss).
+    """Move an enrollment to another CPSS (a supervisor's job: the caller checks reassign_cpss),
+    with the reason kept in its status history. Moving it to the CPSS it has is refused.
 
     An active enrollment takes a slot of the new CPSS's caseload, checked under the same lock as
     a new enrollment; paused and finished ones only need an active CPSS.
     """
-    enrollment = Enrollment.objects.select_for_update(of=("self",)).get(pk=enrollment.pk)
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("cpss_provider")
+        .get(pk=enrollment.pk)
+    )
     if enrollment.cpss_provider_id == cpss_provider.pk:
-        return enrollment
+        raise ValidationError(
+            {"cpss_provider": f"This enrollment is already with {cpss_provider}: nothing to move."}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for this reassignment."})
     if enrollment.status == ParticipationStatus.ACTIVE:
         cpss_assignment_check(provider=cpss_provider)
     elif cpss_provider.status != ProviderCM.Status.ACTIVE:
         raise ValidationError(
             {"cpss_provider": f"{cpss_provider} is inactive and cannot be assigned patients."}
         )
+    previous = enrollment.cpss_provider
     enrollment.cpss_provider = cpss_provider
     enrollment.full_clean()
     enrollment.save(update_fields=["cpss_provider", "updated_at"])
+    # The history row keeps the status as it is: from == to marks a change of CPSS.
+    status = enrollment.status or ParticipationStatus.ACTIVE
+    EnrollmentStatusChange.objects.create(
+        enrollment=enrollment,
+        from_status=status,
+        to_status=status,
+        reason=f"CPSS {previous or 'none'} → {cpss_provider}: {reason}",
+        changed_by=actor,
+    )
     return enrollment
 
 

@@ -14,7 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from cm_program import selectors, services
-from cm_program.models import ContingencyManagement, PatientCM, SupervisorRequest
+from cm_program.lifecycle import enrollment_reactivate
+from cm_program.models import (
+    ContingencyManagement,
+    ParticipationStatus,
+    PatientCM,
+    SupervisorRequest,
+)
 from identity.models import PatientCanonical
 from intakeq_link.models import IntakeQPatient
 from providers.models import ProviderCM
@@ -91,7 +97,8 @@ def _decide(request: SupervisorRequest, *, status: str, actor, note: str, enroll
     request.decided_by = actor
     request.decided_at = timezone.now()
     request.decision_note = note.strip()
-    request.enrollment = enrollment
+    if enrollment is not None:  # a reactivation request keeps the enrollment it is about
+        request.enrollment = enrollment
     request.full_clean()
     request.save()
     return request
@@ -196,4 +203,51 @@ def supervisor_request_decline(
     request = _pending(supervisor_request, actor=actor, note=note, decided=status)
     if request is None:
         return SupervisorRequest.objects.get(pk=supervisor_request.pk)
+    return _decide(request, status=status, actor=actor, note=note)
+
+
+@transaction.atomic
+def supervisor_request_reactivation_create(*, actor, enrollment, reason: str) -> SupervisorRequest:
+    """Queue a paused enrollment its CPSS cannot reactivate (their caseload is full): a
+    supervisor reactivates it onto a CPSS with room. A pending one is returned, not repeated."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for reactivating them."})
+    if enrollment.status != ParticipationStatus.PAUSED:
+        raise ValidationError("Only a paused enrollment is reactivated through this request.")
+    existing = SupervisorRequest.objects.filter(
+        kind=SupervisorRequest.Kind.REACTIVATION,
+        status=SupervisorRequest.Status.PENDING,
+        enrollment=enrollment,
+    ).first()
+    if existing is not None:
+        return existing
+    request = SupervisorRequest(
+        kind=SupervisorRequest.Kind.REACTIVATION,
+        requested_by=actor,
+        enrollment=enrollment,
+        possible_match_id=enrollment.canonical_patient_id,
+        cm_program_id=enrollment.cm_program_id,
+        cpss_provider_id=enrollment.cpss_provider_id,
+        reason=reason,
+    )
+    request.full_clean()
+    request.save()
+    return request
+
+
+@transaction.atomic
+def supervisor_request_reactivate(
+    *, supervisor_request: SupervisorRequest, actor, cpss_provider: ProviderCM, note: str
+) -> SupervisorRequest:
+    """Reactivate the request's enrollment onto ``cpss_provider`` (cm_program.lifecycle)."""
+    status = SupervisorRequest.Status.REACTIVATED
+    request = _pending(supervisor_request, actor=actor, note=note, decided=status)
+    if request is None:
+        return SupervisorRequest.objects.get(pk=supervisor_request.pk)
+    if request.kind != SupervisorRequest.Kind.REACTIVATION:
+        raise ValidationError("This request is not a reactivation.")
+    enrollment_reactivate(
+        enrollment=request.enrollment, reason=note, actor=actor, cpss_provider=cpss_provider
+    )
     return _decide(request, status=status, actor=actor, note=note)

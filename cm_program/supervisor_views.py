@@ -70,6 +70,7 @@ class SupervisorRequestDecideView(View):
                 "intakeq_patient",
                 "possible_match",
                 "decided_by",
+                "enrollment",
             ),
             pk=request_id,
         )
@@ -78,6 +79,11 @@ class SupervisorRequestDecideView(View):
         )
 
     def _choices(self, page):
+        if page.request.kind == SupervisorRequest.Kind.REACTIVATION:
+            return [
+                (SupervisorDecisionForm.REACTIVATE, "Reactivate onto the CPSS chosen below"),
+                (SupervisorDecisionForm.DECLINE, "Do not reactivate"),
+            ]
         decline = (SupervisorDecisionForm.DECLINE, "Do not enroll")
         if page.request.intakeq_patient_id is not None:
             return [("intakeq", "Same person: enroll them"), decline]
@@ -121,6 +127,8 @@ class SupervisorRequestDecideView(View):
         if decision == SupervisorDecisionForm.DECLINE:
             return supervisor_requests.supervisor_request_decline(**common)
         cpss = data["cpss_provider"]
+        if decision == SupervisorDecisionForm.REACTIVATE:
+            return supervisor_requests.supervisor_request_reactivate(cpss_provider=cpss, **common)
         if decision == SupervisorDecisionForm.NEW_PERSON:
             return supervisor_requests.supervisor_request_enroll_new_person(
                 cpss_provider=cpss, **common

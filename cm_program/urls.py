@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cm_program import supervisor_views, views
+from cm_program import lifecycle_views, supervisor_views, views
 
 app_name = "cm"
 
@@ -27,6 +27,31 @@ urlpatterns = [
         "enrollments/<uuid:enrollment_id>/reassign/",
         views.EnrollmentReassignView.as_view(),
         name="enrollment-reassign",
+    ),
+    path(
+        "patients/<uuid:canonical_patient_id>/identity/",
+        lifecycle_views.PatientCorrectView.as_view(),
+        name="patient-correct",
+    ),
+    path(
+        "enrollments/<uuid:enrollment_id>/reactivate/",
+        lifecycle_views.EnrollmentReactivateView.as_view(),
+        name="enrollment-reactivate",
+    ),
+    path(
+        "enrollments/<uuid:enrollment_id>/undo-final/",
+        lifecycle_views.EnrollmentUndoFinalView.as_view(),
+        name="enrollment-undo-final",
+    ),
+    path(
+        "enrollments/<uuid:enrollment_id>/reactivation-request/",
+        lifecycle_views.enrollment_reactivation_request,
+        name="enrollment-reactivation-request",
+    ),
+    path(
+        "supervisor/caseloads/move/",
+        lifecycle_views.CaseloadMoveView.as_view(),
+        name="caseload-move",
     ),
     path(
         "supervisor/requests/",

@@ -9,7 +9,7 @@ from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from cm_program import selectors, services
-from cm_program.drafts import draft_redirect, errors_of, form_again
+from cm_program.drafts import add_errors, draft_redirect, errors_of, form_again
 from cm_program.enroll_views import EnrollExistingView, EnrollNewView
 from cm_program.filters import EnrollmentFilter
 from cm_program.forms import CMDataEditForm, EnrollmentReassignForm, EnrollmentStatusForm
@@ -28,6 +28,12 @@ __all__ = [
 ]
 
 PAGE_SIZES = (10, 25, 50, 100)
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """A service's refusal on the form that is rendered again (drafts' rules, "already
+    enrolled" included)."""
+    add_errors(form, errors_of(error))
 
 
 @access_required("cm_program.view_enrollment")
@@ -152,8 +158,12 @@ class EnrollmentActionView(View):
             pk=enrollment_id,
         )
 
+    def context(self, enrollment) -> dict:
+        return {}
+
     def _render(self, request, enrollment, form):
-        return render(request, self.template_name, {"form": form, "enrollment": enrollment})
+        context = {"form": form, "enrollment": enrollment, **self.context(enrollment)}
+        return render(request, self.template_name, context)
 
     def get(self, request, enrollment_id):
         enrollment = self._load(request, enrollment_id)
@@ -195,13 +205,29 @@ class EnrollmentStatusView(EnrollmentActionView):
         )
         return EnrollmentStatusForm(data, allowed=allowed)
 
+    caseload_full = False
+
+    def context(self, enrollment) -> dict:
+        return {"caseload_full": self.caseload_full}
+
     def perform(self, enrollment, form) -> str:
-        services.enrollment_status_change(
-            enrollment=enrollment,
-            to_status=form.cleaned_data["to_status"],
-            reason=form.cleaned_data["reason"],
-            actor=self.request.user,
-        )
+        try:
+            services.enrollment_status_change(
+                enrollment=enrollment,
+                to_status=form.cleaned_data["to_status"],
+                reason=form.cleaned_data["reason"],
+                actor=self.request.user,
+            )
+        except ValidationError as exc:
+            full = getattr(exc, "error_dict", {}).get("cpss_provider")
+            if not full:
+                raise
+            # No CPSS field here: the page says who can act (a supervisor) and how to ask.
+            self.caseload_full = True
+            text = " ".join(full[0].messages).replace(" Choose another CPSS.", "")
+            raise ValidationError(
+                f"{text} A supervisor can reactivate them onto another CPSS's caseload."
+            ) from None
         label = ParticipationStatus(form.cleaned_data["to_status"]).label.lower()
         return f"Enrollment in {enrollment.cm_program} is now {label}."
 
@@ -218,6 +244,9 @@ class EnrollmentReassignView(EnrollmentActionView):
     def perform(self, enrollment, form) -> str:
         cpss_provider = form.cleaned_data["cpss_provider"]
         services.enrollment_cpss_reassign(
-            enrollment=enrollment, cpss_provider=cpss_provider, actor=self.request.user
+            enrollment=enrollment,
+            cpss_provider=cpss_provider,
+            actor=self.request.user,
+            reason=form.cleaned_data["reason"],
         )
         return f"Enrollment in {enrollment.cm_program} is now with {cpss_provider}."

@@ -35,6 +35,9 @@ GROUP_PERMISSIONS = {
         # groups that existed before).
         "cm_program.decide_supervisorrequest",
         "providers.view_providercm",
+        # Correct a name or date of birth on the patient page (cm_program migration 0007 grants
+        # it to groups that existed before).
+        "identity.change_patientcanonical",
     ],
     # The EMR side only: nothing that would tell them a patient is in the CM program.
     PSYCHIATRY: ["intakeq_link.view_intakeqpatient"],

@@ -301,11 +301,17 @@ def test_reassigning_an_active_enrollment_respects_the_new_cpss_caseload():
     enrollment = EnrollmentFactory()
     with pytest.raises(ValidationError):
         services.enrollment_cpss_reassign(
-            enrollment=enrollment, cpss_provider=full, actor=StaffUserFactory()
+            enrollment=enrollment,
+            cpss_provider=full,
+            actor=StaffUserFactory(),
+            reason="Caseload balance",
         )
     roomy = CPSSFactory()
     services.enrollment_cpss_reassign(
-        enrollment=enrollment, cpss_provider=roomy, actor=StaffUserFactory()
+        enrollment=enrollment,
+        cpss_provider=roomy,
+        actor=StaffUserFactory(),
+        reason="Caseload balance",
     )
     enrollment.refresh_from_db()
     assert enrollment.cpss_provider == roomy
@@ -316,7 +322,7 @@ def test_a_paused_enrollment_can_move_to_a_full_but_active_cpss():
     EnrollmentFactory(cpss_provider=full)
     paused = EnrollmentFactory(status="paused")
     services.enrollment_cpss_reassign(
-        enrollment=paused, cpss_provider=full, actor=StaffUserFactory()
+        enrollment=paused, cpss_provider=full, actor=StaffUserFactory(), reason="Caseload balance"
     )
     paused.refresh_from_db()
     assert paused.cpss_provider == full

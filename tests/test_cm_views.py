@@ -416,7 +416,7 @@ def test_supervisor_reassigns_an_enrollment_to_another_cpss(client, supervisor):
     enrollment = EnrollmentFactory()
     other = CPSSFactory()
     url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"cpss_provider": str(other.pk)}, follow=True)
+    response = client.post(url, {"cpss_provider": str(other.pk), "reason": "Balance"}, follow=True)
     enrollment.refresh_from_db()
     assert enrollment.cpss_provider == other
     assert f"is now with {other}" in response.content.decode()
@@ -428,7 +428,7 @@ def test_reassigning_to_a_full_caseload_is_refused_and_changes_nothing(client, s
     full = CPSSFactory(max_caseload=1)
     EnrollmentFactory(cpss_provider=full)
     url = reverse("cm:enrollment-reassign", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"cpss_provider": str(full.pk)}, follow=True)
+    response = client.post(url, {"cpss_provider": str(full.pk), "reason": "Balance"}, follow=True)
     enrollment.refresh_from_db()
     assert enrollment.cpss_provider_id == before
     assert "caseload is full" in response.content.decode()

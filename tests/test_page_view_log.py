@@ -65,6 +65,16 @@ PATIENT_PAGES = {
     "cm:enrollment-reassign": Logged(
         "CPSS Supervisor", ENROLLED, kwargs=(("enrollment_id", "enrollment"),)
     ),
+    # Issue 12: the supervisor's lifecycle pages name the person.
+    "cm:enrollment-reactivate": Logged(
+        "CPSS Supervisor", ENROLLED, kwargs=(("enrollment_id", "enrollment"),)
+    ),
+    "cm:enrollment-undo-final": Logged(
+        "CPSS Supervisor", ENROLLED, kwargs=(("enrollment_id", "enrollment"),)
+    ),
+    "cm:patient-correct": Logged(
+        "CPSS Supervisor", ENROLLED, kwargs=(("canonical_patient_id", "canonical_patient"),)
+    ),
     # The review step lists the people the details may match.
     "cm:enroll-new": Logged(
         "CPSS Supervisor",
@@ -170,6 +180,8 @@ NO_PATIENT_DATA = {
     "incentives:schedule-detail": "a schedule version and its week-by-week preview",
     "incentives:report": "counts and sums per program and week, no participant",
     "incentives:report-csv": "the same counts and sums as CSV",
+    "cm:caseload-move": "staff names and their counts; no patient",
+    "cm:enrollment-reactivation-request": "POST only: queues a request and redirects",
 }
 ADMIN_PAGES_WITH_ROWS = ("changelist", "change", "history", "delete")
 

@@ -72,6 +72,24 @@ RULES = {
     "cm:enrollment-status": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
     # Reassigning a CPSS is the supervisor's (and admin's) job; a CPSS gets 403.
     "cm:enrollment-reassign": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    # Issue 12: a supervisor's reactivation / re-enrollment, 30-day undo of a final status,
+    # identity correction and caseload move; a CPSS's one-click request (POST, own caseload).
+    "cm:enrollment-reactivate": rule(
+        {SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)
+    ),
+    "cm:enrollment-undo-final": rule(
+        {SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)
+    ),
+    "cm:enrollment-reactivation-request": rule(
+        {SUPERVISOR, ADMIN},
+        method="post",
+        ok_status=303,
+        kwargs=(("enrollment_id", "enrollment"),),
+    ),
+    "cm:patient-correct": rule(
+        {SUPERVISOR, ADMIN}, kwargs=(("canonical_patient_id", "canonical_patient"),)
+    ),
+    "cm:caseload-move": rule({SUPERVISOR, ADMIN}),
     # The queue of requests waiting for a supervisor (decide_supervisorrequest).
     "cm:supervisor-requests": rule({SUPERVISOR, ADMIN}),
     "cm:supervisor-request": rule(
