@@ -205,10 +205,13 @@ class EnrollmentStatusView(EnrollmentActionView):
         )
         return EnrollmentStatusForm(data, allowed=allowed)
 
-    caseload_full = False
-
     def context(self, enrollment) -> dict:
-        return {"caseload_full": self.caseload_full}
+        # Worked out on every GET (the refusal itself comes back through the redirect's draft):
+        # a paused person whose CPSS has no room is reactivated by a supervisor.
+        return {
+            "caseload_full": enrollment.status == ParticipationStatus.PAUSED
+            and selectors.cpss_caseload_is_full(provider=enrollment.cpss_provider)
+        }
 
     def perform(self, enrollment, form) -> str:
         try:
@@ -223,7 +226,6 @@ class EnrollmentStatusView(EnrollmentActionView):
             if not full:
                 raise
             # No CPSS field here: the page says who can act (a supervisor) and how to ask.
-            self.caseload_full = True
             text = " ".join(full[0].messages).replace(" Choose another CPSS.", "")
             raise ValidationError(
                 f"{text} A supervisor can reactivate them onto another CPSS's caseload."

@@ -120,7 +120,7 @@ def test_a_final_status_needs_confirmation(client):
     enrollment = EnrollmentFactory(cpss_provider=cpss)
     client.force_login(cpss.user)
     url = reverse("cm:enrollment-status", kwargs={"enrollment_id": enrollment.pk})
-    response = client.post(url, {"to_status": "graduated", "reason": "Done"})
+    response = client.post(url, {"to_status": "graduated", "reason": "Done"}, follow=True)
     assert "tick the box to confirm" in response.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.status == "active"
@@ -243,8 +243,8 @@ def test_enrolling_someone_already_in_the_program_offers_their_page(client):
         cm_patient__canonical_patient=patient,
     )
     client.force_login(cpss.user)
-    data = _new_patient_post(program, cpss, action="enroll", person=f"canonical:{patient.pk}")
-    html = client.post(reverse("cm:enroll-new"), data).content.decode()
+    data = _new_patient_post(program, cpss, action="confirm", person=f"canonical:{patient.pk}")
+    html = client.post(reverse("cm:enroll-new"), data, follow=True).content.decode()
     assert "already enrolled in" in html
     assert reverse("cm:patient-detail", kwargs={"canonical_patient_id": patient.pk}) in html
 
@@ -262,7 +262,7 @@ def test_a_full_caseload_tells_the_cpss_a_supervisor_can_act(client):
     cpss, paused = _full_cpss_with_paused_patient()
     client.force_login(cpss.user)
     url = reverse("cm:enrollment-status", kwargs={"enrollment_id": paused.pk})
-    html = client.post(url, {"to_status": "active", "reason": "Back"}).content.decode()
+    html = client.post(url, {"to_status": "active", "reason": "Back"}, follow=True).content.decode()
     assert "Choose another CPSS" not in html
     assert "A supervisor can reactivate them" in html
     assert reverse("cm:enrollment-reactivation-request", args=[paused.pk]) in html
