@@ -96,16 +96,9 @@ def blocking_dates(date_of_birth: datetime.date) -> list[datetime.date]:
 
 
 def _canonical_block() -> QuerySet:
-    first, last = query_first_name(), query_last_name()
-    same_name = Q(first_name_normalized=first, last_name_normalized=last) | Q(
-        first_name_normalized=last, last_name_normalized=first
-    )
-    return (
-        PatientCanonical.objects.filter(
-            in_blocking_dates() | same_name,
-            # A merged row is not a person of its own any more; its kept person is found.
-            merged_into__isnull=True,
-        )
+    rows = (
+        # A merged row is not a person of its own any more; its kept person is found.
+        PatientCanonical.objects.filter(merged_into__isnull=True)
         .order_by()  # ranking happens after scoring; a SQL sort would only cost time
         .annotate(**no_contact())
         .values_list(
@@ -118,6 +111,15 @@ def _canonical_block() -> QuerySet:
             "phone_none",
             "email_none",
         )
+    )
+    first, last = query_first_name(), query_last_name()
+    same_name = Q(first_name_normalized=first, last_name_normalized=last) | Q(
+        first_name_normalized=last, last_name_normalized=first
+    )
+    # Two branches rather than one OR, so the dates are read from patients_canonical_block_idx
+    # alone; the same name with any other date comes from patients_canonical_name_idx.
+    return rows.filter(in_blocking_dates()).union(
+        rows.filter(same_name).exclude(in_blocking_dates()), all=True
     )
 
 
@@ -144,7 +146,9 @@ def block_rows(first: str, last: str, date_of_birth: datetime.date) -> list[tupl
     if _compiled is None:
         _compiled = _compile()
     sql, template = _compiled
-    values = {_DATES: blocking_dates(date_of_birth), _FIRST: first, _LAST: last}
+    # The dates as one array literal: cheaper to send than a list psycopg adapts date by date.
+    dates_literal = "{" + ",".join(day.isoformat() for day in blocking_dates(date_of_birth)) + "}"
+    values = {_DATES: dates_literal, _FIRST: first, _LAST: last}
     params = [values[p] if isinstance(p, _Marker) else p for p in template]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -28,6 +28,7 @@ import datetime
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+import jellyfish
 from django.conf import settings
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
@@ -277,47 +278,47 @@ def _viable(query: _Query, names_normalized: list[tuple[str, str]]) -> list[int]
     last name strong; swapped, only with both names strong, so with the query's last name strong
     against the record's *first* name. So a record is worth scoring only if its first name is
     the query's, or the query's last name is strong against its last or its first name.
-    A strong last name is equal ignoring spaces or within the typo budget (Damerau-Levenshtein
-    <= 2), or phonetic (Jaro-Winkler >= 0.7), or shares a part (hyphenated). rapidfuzz finds the
-    first three in one call per name list, in C; compare_names then confirms them exactly.
     """
     first_compact = query.first.replace(" ", "")
-    last, last_compact = query.last, query.last.replace(" ", "")
-    firsts = [first for first, _ in names_normalized]
-    lasts = [last_name for _, last_name in names_normalized]
-    near: set[int] = set()
-    for choices in (lasts, firsts):
-        near.update(
-            index
-            for _, _, index in process.extract(
-                last, choices, scorer=JaroWinkler.similarity, score_cutoff=0.7, limit=None
-            )
-        )
-        near.update(
-            index
-            for _, _, index in process.extract(
-                last_compact,
-                [choice.replace(" ", "") for choice in choices],
-                scorer=DamerauLevenshtein.distance,
-                score_cutoff=2,
-                limit=None,
-            )
-        )
-    viable = []
-    for index, (first, last_name) in enumerate(names_normalized):
-        if first.replace(" ", "") == first_compact or (
-            (index in near or " " in last + first + last_name)
-            and (_strong_last_name(last, last_name) or _strong_last_name(last, first))
-        ):
-            viable.append(index)
-    return viable
+    strong = _strong_against(query.last, [first for first, _ in names_normalized])
+    strong |= _strong_against(query.last, [last for _, last in names_normalized])
+    return [
+        index
+        for index, (first, _) in enumerate(names_normalized)
+        if index in strong or first.replace(" ", "") == first_compact
+    ]
 
 
-def _strong_last_name(query_last: str, name: str) -> bool:
-    """As _name_score rates a last name: strong, or a hyphenated name that gained a part."""
-    return names.compare_names(
-        query_last, name, given_name=False
-    ).score >= names.STRONG or names.last_name_tokens_overlap(query_last, name)
+def _strong_against(query_last: str, choices: list[str]) -> set[int]:
+    """The indices of ``choices`` that a last name compared with ``query_last`` rates strong
+    (identity.names.compare_names, and _name_score's hyphenated name), for the whole list at
+    once: equal ignoring spaces or a typo (Damerau-Levenshtein within the typo budget), or
+    phonetic (same metaphone and Jaro-Winkler >= 0.7), found by rapidfuzz in C, one call each;
+    or a name that gained or lost a part."""
+    last_compact = query_last.replace(" ", "")
+    compact = [choice.replace(" ", "") for choice in choices]
+    strong = {
+        index
+        for choice, distance, index in process.extract(
+            last_compact, compact, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None
+        )
+        if distance <= names.typo_budget(last_compact, choice)
+    }
+    sound = jellyfish.metaphone(last_compact)
+    strong.update(
+        index
+        for _, _, index in process.extract(
+            query_last, choices, scorer=JaroWinkler.similarity, score_cutoff=0.7, limit=None
+        )
+        if jellyfish.metaphone(compact[index]) == sound
+    )
+    if " " in query_last or any(" " in choice for choice in choices):
+        strong.update(
+            index
+            for index, choice in enumerate(choices)
+            if names.last_name_tokens_overlap(query_last, choice)
+        )
+    return strong
 
 
 def _scored(query: _Query, records: list[PersonRecord]) -> list[Candidate]:

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from identity import matching
 from identity.matching import PersonRecord, find_candidates
 from identity.models import DuplicateProposal, PatientCanonical
-from identity.names import known_given_names
+from identity.names import STRONG, compare_names, known_given_names, last_name_tokens_overlap
+from identity.normalization import normalize_name
 from identity.services import duplicate_proposal_reject
 from intakeq_link.models import LinkProposal, PatientIntakeQLink, ProposeLinksRun
 from intakeq_link.services import declined_candidates_queue
@@ -282,6 +283,23 @@ def test_the_gated_matcher_finds_the_same_candidates_and_scores_as_scoring_every
         ), (first, last, dob)
         compared += len(new)
     assert compared > len(samples)  # the sample does find people, it is not vacuous
+
+
+@pytest.mark.django_db(databases=[])
+def test_the_gate_finds_exactly_the_last_names_the_scorer_rates_strong():
+    """The gate's vectorized test equals compare_names' own verdict on every pair of a
+    vocabulary of hard names (sound-alikes with another first letter, typos, parts, spaces)."""
+    vocabulary = [normalize_name(name) for name in HARD_LASTS]
+    vocabulary += sorted(known_given_names())[::20] + ["mary ann", "maryann", "st john", "stjohn"]
+
+    for query_last in vocabulary:
+        expected = {
+            index
+            for index, name in enumerate(vocabulary)
+            if compare_names(query_last, name, given_name=False).score >= STRONG
+            or last_name_tokens_overlap(query_last, name)
+        }
+        assert matching._strong_against(query_last, vocabulary) == expected, query_last
 
 
 def test_scenario_1_a_new_person_despite_candidates_queues_the_pairs():
