@@ -1,5 +1,6 @@
-from django.conf import settings
 from django.db import migrations
+
+from intakeq_link.owner_indexes import owner_index
 
 # The matcher's block of IntakeQ rows, read from the index alone (an index-only scan): the date,
 # the names normalized by cm_normalize_name (identity 0001), and the columns the matcher shows.
@@ -16,16 +17,6 @@ CREATE_INDEX = (
 DROP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS patients_cm_intakeq_block_idx;"
 
 
-def create_index(apps, schema_editor):
-    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
-        schema_editor.execute(CREATE_INDEX)
-
-
-def drop_index(apps, schema_editor):
-    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
-        schema_editor.execute(DROP_INDEX)
-
-
 class Migration(migrations.Migration):
     atomic = False
 
@@ -35,5 +26,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_index, drop_index),
+        owner_index(CREATE_INDEX, DROP_INDEX),
     ]
