@@ -1,7 +1,8 @@
 """Who a new name and date of birth may already be: canonical patients and IntakeQ patients.
 
-identity imports no other app, so other apps plug their records in as *candidate sources*:
-``intakeq_link`` registers the IntakeQ ``patients`` table in its AppConfig.ready().
+identity imports no other app, so other apps plug their records in as *candidate sources*
+(identity.blocking): ``intakeq_link`` registers the IntakeQ ``patients`` table in its
+AppConfig.ready().
 
 Contract (used by the CPSS enrollment pages and migrate_cm_legacy):
 ``find_candidates(*, first_name, last_name, date_of_birth, limit=10) -> list[Candidate]``,
@@ -9,36 +10,39 @@ best first, each with a score from 0.00 to 1.00 and the reasons that made it.
 
 Two steps, as record linkage does it:
 
-1. **Blocking** (sources, in SQL, on indexes): records whose date of birth is the query's or one
-   common slip away from it (``identity.dates.date_of_birth_variants``: day/month swapped, two
-   digits transposed, one digit off), plus, for canonical patients, the same normalized name with
-   any date of birth (so a father or son shows up as a *low* candidate, explained).
-2. **Scoring** (here, in Python, on a few hundred rows at most): first a vectorized gate
-   (``rapidfuzz.process`` over the whole block in C: Jaro-Winkler and Damerau-Levenshtein) drops
-   the records no name of which can be strong, which can never reach MIN_CANDIDATE_SCORE; the
-   few left are scored one by one: each name is compared with rapidfuzz/jellyfish and the
-   nickname table (identity.names), both name orders are tried, and the date difference scales
-   the result. Phone and email, when both sides have them, raise or lower it (``same_phone``,
-   ``same_email``). The reasons say which rules fired.
+1. **Blocking** (identity.blocking: every source in one SQL statement, compiled once, on
+   indexes): records whose date of birth is the query's or one common slip away from it
+   (``identity.dates.date_of_birth_variants``: day/month swapped, two digits transposed, one
+   digit off), plus, for canonical patients, the same normalized name with any date of birth (so
+   a father or son shows up as a *low* candidate, explained).
+2. **Scoring** (here, in Python): first a gate (``_viable``) keeps only the records that can
+   reach MIN_CANDIDATE_SCORE: the same first name, or the query's last name strong against the
+   record's last or first name, found for the whole block in one ``rapidfuzz.process`` call
+   per name list, in C. The few left are scored one by one: each name is compared with
+   rapidfuzz/jellyfish and the nickname table (identity.names), both name orders are tried, and
+   the date difference scales the result. Phone and email, when both sides have them, raise or
+   lower it (``same_phone``, ``same_email``). The reasons say which rules fired.
 """
 
 import datetime
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+import jellyfish
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from identity import dates, names
+from identity.blocking import (  # noqa: F401 - the matcher's contract for sources, re-exported
+    CANONICAL,
+    block_rows,
+    blocking_dates,
+    register_candidate_source,
+)
 from identity.models import PatientCanonical
 from identity.normalization import normalize_email, normalize_name, normalize_phone
 from identity.validators import clean_date_of_birth, clean_person_name
-
-CANONICAL = "canonical"
 
 # Reasons, besides those of identity.names and identity.dates.
 EXACT = "exact"
@@ -112,58 +116,6 @@ class Candidate:
     date_of_birth: datetime.date | None
     score: Decimal
     reasons: tuple[str, ...] = field(default_factory=tuple)
-
-
-# name -> function(first_name, last_name, date_of_birth) returning PersonRecords worth scoring.
-# A source should block on indexed keys; blocking_dates() gives the dates worth looking up.
-CandidateSource = Callable[[str, str, datetime.date], Iterable[PersonRecord]]
-_sources: dict[str, CandidateSource] = {}
-
-
-def register_candidate_source(name: str, source: CandidateSource) -> None:
-    _sources[name] = source
-
-
-def blocking_dates(date_of_birth: datetime.date) -> list[datetime.date]:
-    """The dates of birth a source should look up: the query's and its common mistypings.
-
-    Leaves out dates after today (nobody on file has one) and wrong-decade variants, which can
-    never reach review (identity.dates.DATE_FACTORS) and would triple the rows fetched.
-    """
-    today = timezone.localdate()
-    return [
-        value
-        for value, kind in dates.date_of_birth_variants(date_of_birth).items()
-        if value <= today and kind != dates.DECADE_DIGIT
-    ]
-
-
-def _canonical_records(first_name, last_name, date_of_birth):
-    first, last = normalize_name(first_name), normalize_name(last_name)
-    same_name = Q(first_name_normalized=first, last_name_normalized=last) | Q(
-        first_name_normalized=last, last_name_normalized=first
-    )
-    rows = (
-        PatientCanonical.objects.filter(
-            Q(date_of_birth__in=blocking_dates(date_of_birth)) | same_name,
-            # A merged row is not a person of its own any more; its kept person is found.
-            merged_into__isnull=True,
-        )
-        .order_by()  # ranking happens after scoring; a SQL sort would only cost time
-        .values_list(
-            "pk",
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "first_name_normalized",
-            "last_name_normalized",
-        )
-    )
-    for row in rows:
-        yield PersonRecord(CANONICAL, *row)
-
-
-register_candidate_source(CANONICAL, _canonical_records)
 
 
 def _with_canonical_contact(records: list[PersonRecord]) -> list[PersonRecord]:
@@ -315,108 +267,62 @@ def _as_decimal(score: float) -> Decimal:
     return Decimal(str(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _worth_scoring(query: _Query, records: list[PersonRecord]) -> list[PersonRecord]:
-    """The records of the block that could reach MIN_CANDIDATE_SCORE, found in one pass in C.
+def _viable(query: _Query, names_normalized: list[tuple[str, str]]) -> list[int]:
+    """The indices of the records (by their normalized first and last names) that could reach
+    MIN_CANDIDATE_SCORE: a necessary condition, so scoring only these gives the same results
+    as scoring every record (tests/test_identity_review_feed.py compares the two).
 
-    A record scores that high only if one of its names is *strong* against the query's
-    (identity.names: equal, compact-equal, nickname, compound, typo within budget, or phonetic
-    with Jaro-Winkler >= 0.7), as the first name, the last name (or a hyphenated part of it), or
-    swapped. Each of those implies Jaro-Winkler >= 0.7, a Damerau-Levenshtein distance within
-    the typo budget, a nickname, or a shared name part, and those four are what is checked here:
-    a superset of the viable records, so the results equal scoring every record one by one
-    (tests/test_matching.py compares the two on a sample).
+    Why it is necessary (see _name_score; the date and the contact evidence only scale a name
+    score, and contact lifts only scores already far above the minimum): straight, a pair of
+    names reaches 0.30 only with the first name the same (normalized, spaces ignored) or the
+    last name strong; swapped, only with both names strong, so with the query's last name strong
+    against the record's *first* name. So a record is worth scoring only if its first name is
+    the query's, or the query's last name is strong against its last or its first name.
     """
-    if len(records) < 8:
-        return records
-    pairs = [_normalized_names(record) for record in records]
-    firsts = [first for first, _ in pairs]
-    lasts = [last for _, last in pairs]
-    viable: set[int] = set()
-    for name, choices in ((query.first, firsts), (query.last, lasts), (query.first, lasts)):
-        viable.update(
-            index
-            for _, _, index in process.extract(
-                name, choices, scorer=JaroWinkler.similarity, score_cutoff=0.7, limit=None
-            )
+    first_compact = query.first.replace(" ", "")
+    strong = _strong_against(query.last, [first for first, _ in names_normalized])
+    strong |= _strong_against(query.last, [last for _, last in names_normalized])
+    return [
+        index
+        for index, (first, _) in enumerate(names_normalized)
+        if index in strong or first.replace(" ", "") == first_compact
+    ]
+
+
+def _strong_against(query_last: str, choices: list[str]) -> set[int]:
+    """The indices of ``choices`` that a last name compared with ``query_last`` rates strong
+    (identity.names.compare_names, and _name_score's hyphenated name), for the whole list at
+    once: equal ignoring spaces or a typo (Damerau-Levenshtein within the typo budget), or
+    phonetic (same metaphone and Jaro-Winkler >= 0.7), found by rapidfuzz in C, one call each;
+    or a name that gained or lost a part."""
+    last_compact = query_last.replace(" ", "")
+    compact = [choice.replace(" ", "") for choice in choices]
+    strong = {
+        index
+        for choice, distance, index in process.extract(
+            last_compact, compact, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None
         )
-        compact = name.replace(" ", "")
-        compact_choices = [choice.replace(" ", "") for choice in choices]
-        viable.update(
-            index
-            for choice, distance, index in process.extract(
-                compact,
-                compact_choices,
-                scorer=DamerauLevenshtein.distance,
-                score_cutoff=2,
-                limit=None,
-            )
-            if distance <= names.typo_budget(compact, choice)
+        if distance <= names.typo_budget(last_compact, choice)
+    }
+    sound = jellyfish.metaphone(last_compact)
+    strong.update(
+        index
+        for _, _, index in process.extract(
+            query_last, choices, scorer=JaroWinkler.similarity, score_cutoff=0.7, limit=None
         )
-    may_be_nickname = bool(names.related_names(query.first))
-    for index, (first, last) in enumerate(pairs):
-        if index in viable:
-            continue
-        if (
-            (may_be_nickname and names.are_nicknames(query.first, first))
-            or (may_be_nickname and names.are_nicknames(query.first, last))
-            or " " in query.first + first + query.last + last
-            and (
-                _shares_a_part(query.first, first)
-                or _shares_a_part(query.last, last)
-                or _shares_a_part(query.first, last)
-            )
-        ):
-            viable.add(index)
-    return [records[index] for index in sorted(viable)]
-
-
-def _shares_a_part(a: str, b: str) -> bool:
-    return bool(set(a.split()) & set(b.split()))
-
-
-def find_candidates(
-    *, first_name, last_name, date_of_birth, limit=10, phone=None, email=None
-) -> list[Candidate]:
-    """Records that may be this person, best first (score, then name), at most ``limit``.
-
-    ``phone`` and ``email`` (optional) are weighed against the records that have them.
-    Raises ValidationError for a blank name or an impossible date of birth, like the services.
-    """
-    first_name = clean_person_name(first_name, label="first_name")
-    last_name = clean_person_name(last_name, label="last_name")
-    date_of_birth = clean_date_of_birth(date_of_birth)
-    records = []
-    for source in _sources.values():
-        records.extend(source(first_name, last_name, date_of_birth))
-    return score_people(
-        first_name=first_name,
-        last_name=last_name,
-        date_of_birth=date_of_birth,
-        records=records,
-        phone=phone,
-        email=email,
-    )[:limit]
-
-
-def score_people(
-    *, first_name, last_name, date_of_birth, records, phone=None, email=None
-) -> list[Candidate]:
-    """The scoring half of find_candidates, for records found elsewhere (migrate_cm_legacy):
-    the ``records`` (PersonRecords) that may be this person, scored, best first.
-
-    The one definition of "same person" in the project: compare the scores with
-    auto_link_min_score() and review_min_score().
-    """
-    query = _Query(
-        first_name.strip(),
-        last_name.strip(),
-        date_of_birth,
-        normalize_name(first_name),
-        normalize_name(last_name),
-        normalize_phone(phone),
-        normalize_email(email),
+        if jellyfish.metaphone(compact[index]) == sound
     )
-    records = _worth_scoring(query, list(records))
+    if " " in query_last or any(" " in choice for choice in choices):
+        strong.update(
+            index
+            for index, choice in enumerate(choices)
+            if names.last_name_tokens_overlap(query_last, choice)
+        )
+    return strong
+
+
+def _scored(query: _Query, records: list[PersonRecord]) -> list[Candidate]:
+    """The viable records scored, at or above MIN_CANDIDATE_SCORE, best first."""
     if query.phone is not None or query.email is not None:
         records = _with_canonical_contact(records)
     candidates = []
@@ -439,3 +345,50 @@ def score_people(
         key=lambda c: (-c.score, c.source, c.last_name, c.first_name, str(c.pk)),
     )
     return candidates
+
+
+def _query(first_name, last_name, date_of_birth, phone, email) -> _Query:
+    return _Query(
+        first_name.strip(),
+        last_name.strip(),
+        date_of_birth,
+        normalize_name(first_name),
+        normalize_name(last_name),
+        normalize_phone(phone),
+        normalize_email(email),
+    )
+
+
+def find_candidates(
+    *, first_name, last_name, date_of_birth, limit=10, phone=None, email=None
+) -> list[Candidate]:
+    """Records that may be this person, best first (score, then name), at most ``limit``.
+
+    ``phone`` and ``email`` (optional) are weighed against the records that have them.
+    Raises ValidationError for a blank name or an impossible date of birth, like the services.
+    One SQL statement (identity.blocking), two when contact evidence meets canonical records.
+    """
+    first_name = clean_person_name(first_name, label="first_name")
+    last_name = clean_person_name(last_name, label="last_name")
+    date_of_birth = clean_date_of_birth(date_of_birth)
+    query = _query(first_name, last_name, date_of_birth, phone, email)
+    rows = block_rows(query.first, query.last, date_of_birth)
+    # Rows are (source, pk, first, last, date, first normalized, last normalized, phone, email);
+    # only the viable few become PersonRecords.
+    viable = _viable(query, [(row[5], row[6]) for row in rows])
+    return _scored(query, [PersonRecord(*rows[index]) for index in viable])[:limit]
+
+
+def score_people(
+    *, first_name, last_name, date_of_birth, records, phone=None, email=None
+) -> list[Candidate]:
+    """The scoring half of find_candidates, for records found elsewhere (migrate_cm_legacy):
+    the ``records`` (PersonRecords) that may be this person, scored, best first.
+
+    The one definition of "same person" in the project: compare the scores with
+    auto_link_min_score() and review_min_score().
+    """
+    query = _query(first_name, last_name, date_of_birth, phone, email)
+    records = list(records)
+    viable = _viable(query, [_normalized_names(record) for record in records])
+    return _scored(query, [records[index] for index in viable])

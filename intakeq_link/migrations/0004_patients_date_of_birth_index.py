@@ -1,5 +1,6 @@
-from django.conf import settings
 from django.db import migrations
+
+from intakeq_link.owner_indexes import owner_index
 
 # An index on the IntakeQ-owned `patients` table's date_of_birth, so matching can block on
 # `date_of_birth IN (...)` instead of scanning the EMR. Django must never alter `patients` in
@@ -13,16 +14,6 @@ CREATE_INDEX = (
 DROP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS patients_cm_date_of_birth_idx;"
 
 
-def create_index(apps, schema_editor):
-    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
-        schema_editor.execute(CREATE_INDEX)
-
-
-def drop_index(apps, schema_editor):
-    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
-        schema_editor.execute(DROP_INDEX)
-
-
 class Migration(migrations.Migration):
     atomic = False
 
@@ -31,5 +22,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_index, drop_index),
+        owner_index(CREATE_INDEX, DROP_INDEX),
     ]

@@ -1,5 +1,6 @@
-from django.conf import settings
 from django.db import migrations
+
+from intakeq_link.owner_indexes import owner_index
 
 # One definition of "a row the IntakeQ sync wrote" (intakeq_link.client_ids): a client id that is
 # not blank after trimming ASCII whitespace. The old CM app wrote NULL, '' or spaces there.
@@ -21,16 +22,6 @@ CREATE_INDEX = (
 DROP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS patients_cm_intakeq_dob_idx;"
 
 
-def create_index(apps, schema_editor):
-    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
-        schema_editor.execute(CREATE_INDEX)
-
-
-def drop_index(apps, schema_editor):
-    if getattr(settings, "CM_MANAGE_INTAKEQ_INDEX", False):
-        schema_editor.execute(DROP_INDEX)
-
-
 class Migration(migrations.Migration):
     atomic = False
 
@@ -40,5 +31,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(CREATE_FUNCTION, reverse_sql=DROP_FUNCTION),
-        migrations.RunPython(create_index, drop_index),
+        owner_index(CREATE_INDEX, DROP_INDEX),
     ]
