@@ -1,0 +1,140 @@
+"""Pods become a list per program (issue 12, dead end 10).
+
+Existing free-text values are folded: spellings that differ only in case or spaces ("Pod A",
+"pod a", "POD  A") become one pod per program, named by its most used spelling, and every
+enrollment and pending supervisor request is rewritten to that name. The CPSS Supervisor group
+gets manage_pods (existing databases kept their groups as they were).
+"""
+
+import uuid
+from collections import Counter, defaultdict
+
+import django.contrib.postgres.functions
+import django.db.models.deletion
+import django.db.models.functions.text
+from django.db import migrations, models
+
+from core.db import updated_at_trigger
+
+
+def _key(name):
+    return " ".join(name.split()).lower()
+
+
+def fold_pods(apps, schema_editor):
+    Enrollment = apps.get_model("cm_program", "Enrollment")
+    SupervisorRequest = apps.get_model("cm_program", "SupervisorRequest")
+    Pod = apps.get_model("cm_program", "Pod")
+    used = defaultdict(Counter)  # (program id, key) -> spellings and how often
+    rows = (
+        Enrollment.objects.exclude(pod_assignment__isnull=True)
+        .exclude(cm_program__isnull=True)
+        .values_list("cm_program_id", "pod_assignment")
+    )
+    for program_id, value in rows.iterator():
+        if value.strip():
+            used[(program_id, _key(value))][" ".join(value.split())] += 1
+    for (program_id, _folded), spellings in used.items():
+        # Most used spelling first; ties go to the one that sorts first, so reruns agree.
+        name = sorted(spellings.items(), key=lambda item: (-item[1], item[0]))[0][0]
+        Pod.objects.get_or_create(cm_program_id=program_id, name=name)
+    names = {(p.cm_program_id, _key(p.name)): p.name for p in Pod.objects.all()}
+    for model in (Enrollment, SupervisorRequest):
+        pending = model.objects.exclude(pod_assignment__isnull=True).exclude(
+            cm_program__isnull=True
+        )
+        if model is SupervisorRequest:
+            pending = pending.filter(status="pending")
+        for pk, program_id, value in pending.values_list("pk", "cm_program_id", "pod_assignment"):
+            folded = names.get((program_id, _key(value))) if value.strip() else None
+            if folded != value:
+                model.objects.filter(pk=pk).update(pod_assignment=folded)
+
+
+def grant_supervisors(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config("cm_program")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permission = Permission.objects.get(
+        content_type__app_label="cm_program", codename="manage_pods"
+    )
+    for group in Group.objects.filter(name="CPSS Supervisor"):
+        group.permissions.add(permission)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("cm_program", "0007_status_history_from_any_client"),
+        # grant_supervisors makes permissions: their tables must be in their final shape.
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="Pod",
+            fields=[
+                (
+                    "id",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        auto_now_add=True,
+                        db_default=django.contrib.postgres.functions.TransactionNow(),
+                        null=True,
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        auto_now=True,
+                        db_default=django.contrib.postgres.functions.TransactionNow(),
+                        null=True,
+                    ),
+                ),
+                ("name", models.TextField()),
+                ("is_active", models.BooleanField(db_default=True, default=True)),
+                (
+                    "cm_program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pods",
+                        to="cm_program.contingencymanagement",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "pod",
+                "db_table": "cm_pods",
+                "ordering": ["name"],
+                "permissions": [("manage_pods", "Can manage the pods of CM programs")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("name"),
+                        models.F("cm_program"),
+                        name="cm_pods_program_name_key",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("name__regex", "\\S")),
+                        name="cm_pods_name_not_blank_check",
+                    ),
+                ],
+            },
+        ),
+        updated_at_trigger("cm_pods"),
+        migrations.RunPython(fold_pods, migrations.RunPython.noop),
+        migrations.RunPython(grant_supervisors, migrations.RunPython.noop),
+    ]
