@@ -4,11 +4,14 @@ Enrollments keep the pod's name in the seed's ``pod_assignment`` column; every w
 through ``pod_for_enrollment`` so "Pod A", "pod a" and "POD  A" are one pod.
 """
 
+from collections import Counter, defaultdict
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.db.models.functions import Lower
 
-from cm_program.models import ContingencyManagement, Enrollment, Pod
+from cm_program.models import ContingencyManagement, Enrollment, Pod, SupervisorRequest
 
 MANAGE_PERMISSION = "cm_program.manage_pods"
 
@@ -79,3 +82,54 @@ def pod_update(*, pod: Pod, actor, name: str | None = None, is_active: bool | No
             pod_assignment=new_name
         )
     return pod
+
+
+def pods_fold(
+    *,
+    pod_model=Pod,
+    enrollment_model=Enrollment,
+    request_model=SupervisorRequest,
+    program_ids=None,
+) -> int:
+    """Turn free-text pods into each program's list: spellings that differ only in case or
+    spaces become one pod, named by the most used spelling (ties: the first in sort order, so
+    reruns agree); enrollments and pending requests are rewritten to it. Returns rows rewritten.
+
+    Used by migration 0008 (with its historical models) and by the legacy migration.
+    """
+    enrollments = enrollment_model.objects.exclude(pod_assignment__isnull=True).exclude(
+        cm_program__isnull=True
+    )
+    requests = (
+        request_model.objects.filter(status="pending")
+        .exclude(pod_assignment__isnull=True)
+        .exclude(cm_program__isnull=True)
+    )
+    if program_ids is not None:
+        enrollments = enrollments.filter(cm_program_id__in=program_ids)
+        requests = requests.filter(cm_program_id__in=program_ids)
+    used = defaultdict(Counter)  # (program id, key) -> spellings and how often
+    for rows in (enrollments, requests):
+        counts = rows.values_list("cm_program_id", "pod_assignment").annotate(n=Count("pk"))
+        for program_id, value, n in counts.order_by():
+            if pod_name_key(value):
+                used[(program_id, pod_name_key(value))][" ".join(value.split())] += n
+    listed = {
+        (pod.cm_program_id, pod_name_key(pod.name)): pod.name for pod in pod_model.objects.all()
+    }
+    for (program_id, key), spellings in used.items():
+        if (program_id, key) not in listed:
+            name = sorted(spellings.items(), key=lambda item: (-item[1], item[0]))[0][0]
+            listed[(program_id, key)] = pod_model.objects.create(
+                cm_program_id=program_id, name=name
+            ).name
+    rewritten = 0
+    for rows in (enrollments, requests):
+        pairs = rows.values_list("cm_program_id", "pod_assignment").distinct().order_by()
+        for program_id, value in list(pairs):
+            folded = listed.get((program_id, pod_name_key(value)))
+            if folded != value:
+                rewritten += rows.filter(cm_program_id=program_id, pod_assignment=value).update(
+                    pod_assignment=folded
+                )
+    return rewritten

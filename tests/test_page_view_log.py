@@ -170,6 +170,7 @@ NO_PATIENT_DATA = {
     "incentives:schedule-detail": "a schedule version and its week-by-week preview",
     "incentives:report": "counts and sums per program and week, no participant",
     "incentives:report-csv": "the same counts and sums as CSV",
+    "cm:pods": "each program's pods, no participant",
 }
 ADMIN_PAGES_WITH_ROWS = ("changelist", "change", "history", "delete")
 

@@ -77,6 +77,8 @@ RULES = {
     "cm:supervisor-request": rule(
         {SUPERVISOR, ADMIN}, kwargs=(("request_id", "supervisor_request"),)
     ),
+    # Each program's list of pods (issue 12): supervisors manage it.
+    "cm:pods": rule({SUPERVISOR, ADMIN}),
     # Psychiatry's pages.
     "intakeq:patient-list": rule({PSYCHIATRY, ADMIN}),
     "intakeq:patient-detail": rule({PSYCHIATRY, ADMIN}, kwargs=(("pk", "intakeq_patient"),)),

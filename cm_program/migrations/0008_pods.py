@@ -7,48 +7,23 @@ gets manage_pods (existing databases kept their groups as they were).
 """
 
 import uuid
-from collections import Counter, defaultdict
 
 import django.contrib.postgres.functions
 import django.db.models.deletion
 import django.db.models.functions.text
 from django.db import migrations, models
 
+from cm_program.pods import pods_fold
 from core.db import updated_at_trigger
 
 
-def _key(name):
-    return " ".join(name.split()).lower()
-
-
 def fold_pods(apps, schema_editor):
-    Enrollment = apps.get_model("cm_program", "Enrollment")
-    SupervisorRequest = apps.get_model("cm_program", "SupervisorRequest")
-    Pod = apps.get_model("cm_program", "Pod")
-    used = defaultdict(Counter)  # (program id, key) -> spellings and how often
-    rows = (
-        Enrollment.objects.exclude(pod_assignment__isnull=True)
-        .exclude(cm_program__isnull=True)
-        .values_list("cm_program_id", "pod_assignment")
+    # The historical models, so this migration keeps working as the models change.
+    pods_fold(
+        pod_model=apps.get_model("cm_program", "Pod"),
+        enrollment_model=apps.get_model("cm_program", "Enrollment"),
+        request_model=apps.get_model("cm_program", "SupervisorRequest"),
     )
-    for program_id, value in rows.iterator():
-        if value.strip():
-            used[(program_id, _key(value))][" ".join(value.split())] += 1
-    for (program_id, _folded), spellings in used.items():
-        # Most used spelling first; ties go to the one that sorts first, so reruns agree.
-        name = sorted(spellings.items(), key=lambda item: (-item[1], item[0]))[0][0]
-        Pod.objects.get_or_create(cm_program_id=program_id, name=name)
-    names = {(p.cm_program_id, _key(p.name)): p.name for p in Pod.objects.all()}
-    for model in (Enrollment, SupervisorRequest):
-        pending = model.objects.exclude(pod_assignment__isnull=True).exclude(
-            cm_program__isnull=True
-        )
-        if model is SupervisorRequest:
-            pending = pending.filter(status="pending")
-        for pk, program_id, value in pending.values_list("pk", "cm_program_id", "pod_assignment"):
-            folded = names.get((program_id, _key(value))) if value.strip() else None
-            if folded != value:
-                model.objects.filter(pk=pk).update(pod_assignment=folded)
 
 
 def grant_supervisors(apps, schema_editor):
