@@ -7,12 +7,18 @@ status follows its enrollments. People are enrolled through the enrollment pages
 here. What is left editable is saved through the services too.
 """
 
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from cm_program.models import ContingencyManagement, Enrollment, PatientCM
-from cm_program.services import CM_DATA_FIELDS, cm_patient_update, enrollment_details_update
+from cm_program.models import ContingencyManagement, Enrollment, PatientCM, Pod
+from cm_program.services import (
+    CM_DATA_FIELDS,
+    ENROLLMENT_DETAIL_FIELDS,
+    cm_patient_update,
+    enrollment_details_update,
+)
 
 _TIMESTAMPS = ["id", "created_at", "updated_at"]
 
@@ -45,8 +51,34 @@ class PatientCMAdmin(NotAddedHereMixin, admin.ModelAdmin):
         cm_patient_update(cm_patient=obj, actor=request.user, **self._changed(form, CM_DATA_FIELDS))
 
 
+class EnrollmentAdminForm(forms.ModelForm):
+    """The pod is one of the enrollment's program's pods (cm_program.pods), or none."""
+
+    pod_assignment = forms.ChoiceField(label="Pod", required=False)
+
+    class Meta:
+        model = Enrollment
+        fields = list(ENROLLMENT_DETAIL_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(
+            Pod.objects.filter(cm_program=self.instance.cm_program_id, is_active=True).values_list(
+                "name", flat=True
+            )
+        )
+        current = self.instance.pod_assignment
+        if current and current not in names:
+            names.append(current)  # kept as it is until someone picks a listed pod
+        self.fields["pod_assignment"].choices = [("", "No pod"), *((n, n) for n in names)]
+
+    def clean_pod_assignment(self):
+        return self.cleaned_data["pod_assignment"] or None
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(NotAddedHereMixin, admin.ModelAdmin):
+    form = EnrollmentAdminForm
     list_display = [
         "canonical_patient",
         "cm_program",
@@ -71,19 +103,7 @@ class EnrollmentAdmin(NotAddedHereMixin, admin.ModelAdmin):
         "medicaid_verification",
         *_TIMESTAMPS,
     ]
-    readonly_fields = [
-        "canonical_patient",
-        "cm_patient",
-        "cm_program",
-        "status",
-        "cpss_provider",
-        "changes",
-        "total_points",
-        "current_streak",
-        "enrollment_date",
-        *_TIMESTAMPS,
-    ]
-    EDITABLE = ("pod_assignment", "notes", "medicaid_verification")
+    readonly_fields = [name for name in fields if name not in ENROLLMENT_DETAIL_FIELDS]
 
     @admin.display(description="Change")
     def changes(self, obj):
@@ -103,5 +123,5 @@ class EnrollmentAdmin(NotAddedHereMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         enrollment_details_update(
-            enrollment=obj, actor=request.user, **self._changed(form, self.EDITABLE)
+            enrollment=obj, actor=request.user, **self._changed(form, ENROLLMENT_DETAIL_FIELDS)
         )

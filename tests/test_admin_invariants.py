@@ -12,7 +12,7 @@ from django.urls import reverse
 from cm_program.models import Enrollment, EnrollmentStatusChange, PatientCM
 from cm_program.services import _STATUS_PRIORITY, cm_patient_enroll_new, enrollment_status_change
 from identity.models import PatientCanonical
-from intakeq_link.models import PatientIntakeQLink
+from intakeq_link.models import LinkHistory, PatientIntakeQLink
 from providers.models import ProviderCM
 from tests.factories import (
     ContingencyManagementFactory,
@@ -37,6 +37,7 @@ TAMPERED = {
     "canonical_patient": "",
     "intakeq_patient": "",
     "cm_program": "",
+    "pod_assignment": "Not a pod of this program",
 }
 
 
@@ -83,6 +84,12 @@ class FormFields(HTMLParser):
             self._select = None
         elif tag == "textarea":
             self._textarea = None
+
+
+def form_on(client, url) -> dict:
+    fields = FormFields()
+    fields.feed(client.get(url).content.decode())
+    return dict(fields.data)
 
 
 def commit_point():
@@ -182,10 +189,8 @@ def test_lowering_a_maximum_caseload_below_the_active_count_says_how_many_are_ac
     cpss = Enrollment.objects.first().cpss_provider
     client.force_login(people)
     url = reverse("admin:providers_providercm_change", args=[cpss.pk])
-    fields = FormFields()
-    fields.feed(client.get(url).content.decode())
 
-    response = client.post(url, {**dict(fields.data), "max_caseload": "1", "_save": "Save"})
+    response = client.post(url, {**form_on(client, url), "max_caseload": "1", "_save": "Save"})
 
     assert response.status_code == 200
     assert "has 2 active enrollments" in response.content.decode()
@@ -217,11 +222,36 @@ def test_the_cm_record_form_saves_only_what_changed_through_the_service(client, 
     cm_patient = PatientCM.objects.first()
     client.force_login(people)
     url = reverse("admin:cm_program_patientcm_change", args=[cm_patient.pk])
-    fields = FormFields()
-    fields.feed(client.get(url).content.decode())
 
-    response = client.post(url, {**dict(fields.data), "medicaid_id": "MC-1", "_save": "Save"})
+    response = client.post(url, {**form_on(client, url), "medicaid_id": "MC-1", "_save": "Save"})
 
     assert response.status_code == 302
     cm_patient.refresh_from_db()
     assert (cm_patient.medicaid_id, cm_patient.enrollment_source) == ("MC-1", "referral")
+
+
+def test_the_enrollment_form_offers_only_its_programs_pods(client, people):
+    enrollment = Enrollment.objects.first()
+    client.force_login(people)
+
+    form = (
+        client.get(reverse("admin:cm_program_enrollment_change", args=[enrollment.pk]))
+        .context["adminform"]
+        .form
+    )
+
+    assert [value for value, _ in form.fields["pod_assignment"].choices] == ["", "Pod A", "Pod B"]
+
+
+def test_unlinking_in_the_admin_asks_a_reason_and_keeps_it_in_the_link_history(client, people):
+    link = PatientIntakeQLink.objects.get()
+    client.force_login(people)
+    url = reverse("admin:intakeq_link_patientintakeqlink_unlink", args=[link.pk])
+
+    refused = client.post(url, {"reason": ""})
+    response = client.post(url, {"reason": "Linked to the wrong chart"})
+
+    assert refused.status_code == 200
+    assert response.status_code == 302
+    assert not PatientIntakeQLink.objects.exists()
+    assert LinkHistory.objects.filter(action="unlinked").get().reason == "Linked to the wrong chart"

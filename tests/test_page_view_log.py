@@ -124,6 +124,10 @@ PATIENT_PAGES = {
         (*ENROLLED, ("intakeq", "proposed_intakeq_patient")),
         kwargs=(("pk", "link_proposal"),),
     ),
+    # Unlinking in the admin (issue 12): both people of the link.
+    "admin:intakeq_link_patientintakeqlink_unlink": Logged(
+        "Admin", (*ENROLLED, ("intakeq", "intakeq_patient")), kwargs=(("pk", "link"),)
+    ),
     # Incentives (issue 14): the participant whose visits, tests and ledger the page shows.
     "incentives:day": Logged("CPSS Supervisor", ENROLLED),
     "incentives:visit-record": Logged(

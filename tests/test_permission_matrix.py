@@ -96,6 +96,8 @@ RULES = {
         {ADMIN}, kwargs=(("pk", "duplicate_proposal"),)
     ),
     "admin:intakeq_link_linkproposal_decide": rule({ADMIN}, kwargs=(("pk", "link_proposal"),)),
+    # Unlinking with a reason, kept in the link history (issue 12).
+    "admin:intakeq_link_patientintakeqlink_unlink": rule({ADMIN}, kwargs=(("pk", "link"),)),
     # Incentives (issue #14): CM data's rules. The participant in `objects` is on another CPSS's
     # caseload, so a CPSS gets a 404 on their pages; corrections are the supervisor's.
     "incentives:day": rule({CPSS, SUPERVISOR, ADMIN}),
@@ -198,6 +200,7 @@ def objects():
         "other_canonical_patient": pair[1],
         "intakeq_patient": IntakeQPatientFactory(),
         "linked_intakeq_patient": link.intakeq_patient,
+        "link": link,
         "supervisor_request": SupervisorRequestFactory(possible_match=enrollment.canonical_patient),
         "link_proposal": LinkProposalFactory(),
         "duplicate_proposal": DuplicateProposal.objects.create(

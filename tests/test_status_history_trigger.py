@@ -74,3 +74,17 @@ def test_an_update_that_keeps_the_status_writes_no_history():
     commit_point()
 
     assert history(enrollment) == [(None, "active")]
+
+
+def test_a_status_written_straight_into_cm_enrollments_updates_the_cm_record_status():
+    enrollment = EnrollmentFactory()
+    commit_point()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cm_enrollments SET status = 'withdrawn' WHERE id = %s", [enrollment.pk]
+        )
+    commit_point()
+
+    enrollment.cm_patient.refresh_from_db()
+    assert enrollment.cm_patient.status == "withdrawn"

@@ -1,55 +1,52 @@
-"""Status changes written straight into cm_enrollments by other clients reach the history too.
+"""Status changes written straight into cm_enrollments by other clients reach the history too,
+and patients_cm.status follows them.
 
-Every row inserted into cm_enrollment_status_changes (by the services or anyone) notes
-"<enrollment id>:<to status>" in a transaction-local setting. A deferred constraint trigger on
-cm_enrollments runs at commit for each status change (and each new enrollment) and writes a
-history row only when none was written for it in that transaction, so the services' own rows
-(with their reason and actor) are never doubled, and a savepoint rolled back takes its note with
-it. Deferred, because the services update the enrollment before they insert its history row.
+A deferred constraint trigger on cm_enrollments runs at commit for each new enrollment and each
+status change. It compares the enrollment's status then with the last row of its history: when
+they differ (nobody wrote the history for it), it writes the missing row, from the last recorded
+status to the current one. The services write their own row (with reason and actor) in the same
+transaction, so theirs is never doubled. Deferred, because the services update the enrollment
+before they insert its history row. The row's time is the clock's, not the transaction start,
+so it sorts after any row the same transaction wrote earlier.
 """
 
 from django.db import migrations
-
-NOTE_FUNCTION = """
-CREATE OR REPLACE FUNCTION cm_status_change_noted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM set_config(
-    'cm.status_changes_written',
-    coalesce(current_setting('cm.status_changes_written', true), '')
-      || NEW.enrollment_id::text || ':' || NEW.to_status || ';',
-    true
-  );
-  RETURN NULL;
-END;
-$$;
-"""
 
 COMPLETE_FUNCTION = """
 CREATE OR REPLACE FUNCTION cm_status_history_complete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-  written text := coalesce(current_setting('cm.status_changes_written', true), '');
-  note text := NEW.id::text || ':' || NEW.status || ';';
+  current_status text;
+  recorded text;
 BEGIN
-  IF NEW.status IS NULL THEN
+  SELECT status INTO current_status FROM cm_enrollments WHERE id = NEW.id;
+  IF current_status IS NULL THEN
+    RETURN NULL;  -- deleted since, or no status to record
+  END IF;
+  -- patients_cm.status summarizes the enrollments: the most engaged status wins
+  -- (cm_program.services._STATUS_PRIORITY); a no-op when the services already set it.
+  UPDATE patients_cm SET status = summary.status
+  FROM (
+    SELECT e.status FROM cm_enrollments e
+    WHERE e.cm_patient_id = NEW.cm_patient_id AND e.status IS NOT NULL
+    ORDER BY array_position(ARRAY['active', 'paused', 'graduated', 'withdrawn'], e.status)
+    LIMIT 1
+  ) AS summary
+  WHERE patients_cm.id = NEW.cm_patient_id AND patients_cm.status IS DISTINCT FROM summary.status;
+  SELECT to_status INTO recorded FROM cm_enrollment_status_changes
+  WHERE enrollment_id = NEW.id ORDER BY changed_at DESC LIMIT 1;
+  IF recorded IS NOT DISTINCT FROM current_status THEN
     RETURN NULL;
   END IF;
-  IF position(note IN written) > 0 THEN
-    -- One note answers one change: the next identical change in this transaction needs its own.
-    PERFORM set_config('cm.status_changes_written', overlay(written PLACING '' FROM
-      position(note IN written) FOR length(note)), true);
-    RETURN NULL;
-  END IF;
-  INSERT INTO cm_enrollment_status_changes (enrollment_id, from_status, to_status, reason)
+  INSERT INTO cm_enrollment_status_changes
+    (enrollment_id, from_status, to_status, reason, changed_at)
   VALUES (
     NEW.id,
-    CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END,
-    NEW.status,
-    'Written directly to the database, outside the CM pages'
+    recorded,
+    current_status,
+    'Written directly to the database, outside the CM pages',
+    clock_timestamp()
   );
-  -- The row just inserted noted itself; it answers this change only.
-  PERFORM set_config('cm.status_changes_written', written, true);
   RETURN NULL;
 END;
 $$;
@@ -62,10 +59,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(
             sql=[
-                NOTE_FUNCTION,
-                "CREATE TRIGGER cm_enrollment_status_changes_noted "
-                "AFTER INSERT ON cm_enrollment_status_changes "
-                "FOR EACH ROW EXECUTE FUNCTION cm_status_change_noted();",
                 COMPLETE_FUNCTION,
                 "CREATE CONSTRAINT TRIGGER cm_enrollments_status_history "
                 "AFTER UPDATE OF status ON cm_enrollments DEFERRABLE INITIALLY DEFERRED "
@@ -79,9 +72,6 @@ class Migration(migrations.Migration):
                 "DROP TRIGGER IF EXISTS cm_enrollments_created_history ON cm_enrollments;",
                 "DROP TRIGGER IF EXISTS cm_enrollments_status_history ON cm_enrollments;",
                 "DROP FUNCTION IF EXISTS cm_status_history_complete();",
-                "DROP TRIGGER IF EXISTS cm_enrollment_status_changes_noted "
-                "ON cm_enrollment_status_changes;",
-                "DROP FUNCTION IF EXISTS cm_status_change_noted();",
             ],
         ),
     ]

@@ -14,7 +14,7 @@ import django.db.models.functions.text
 from django.db import migrations, models
 
 from cm_program.pods import pods_fold
-from core.db import updated_at_trigger
+from core.db import grant_to_groups, updated_at_trigger
 
 
 def fold_pods(apps, schema_editor):
@@ -27,19 +27,9 @@ def fold_pods(apps, schema_editor):
 
 
 def grant_supervisors(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    app_config = apps.get_app_config("cm_program")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permission = Permission.objects.get(
-        content_type__app_label="cm_program", codename="manage_pods"
+    grant_to_groups(
+        apps, app_label="cm_program", codename="manage_pods", groups=("CPSS Supervisor",)
     )
-    for group in Group.objects.filter(name="CPSS Supervisor"):
-        group.permissions.add(permission)
 
 
 class Migration(migrations.Migration):
