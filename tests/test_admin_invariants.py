@@ -37,7 +37,6 @@ TAMPERED = {
     "canonical_patient": "",
     "intakeq_patient": "",
     "cm_program": "",
-    "pod_assignment": "Not a pod of this program",
 }
 
 
