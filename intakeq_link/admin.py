@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
 
 from access_log.recording import PatientKind, record_patient_view
 from identity.evidence import canonical_side, intakeq_side, reasons_in_words, side_by_side
@@ -55,7 +56,7 @@ class PatientIntakeQLinkAdmin(admin.ModelAdmin):
         return [
             path(
                 "<uuid:pk>/unlink/",
-                self.admin_site.admin_view(self.unlink_view),
+                self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.unlink_view)),
                 name="intakeq_link_patientintakeqlink_unlink",
             ),
             *super().get_urls(),
