@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cm_program import validators
 from cm_program.models import ParticipationStatus, PatientCM
+from cm_program.pods import pods_offered
 from cm_program.selectors import cpss_assignable, programs_open
 from identity.validators import (
     EARLIEST_DATE_OF_BIRTH,
@@ -134,10 +135,18 @@ class CMDataFields(forms.Form):
         return data
 
 
+def pod_choices():
+    """The pods of each open program, grouped by program (the service checks the pair)."""
+    groups: dict[str, list] = {}
+    for pod in pods_offered():
+        groups.setdefault(pod.cm_program.name, []).append((pod.name, pod.name))
+    return [("", "No pod"), *groups.items()]
+
+
 class EnrollmentFields(forms.Form):
     cm_program = forms.ModelChoiceField(label="Program", queryset=programs_open(), empty_label=None)
     cpss_provider = CPSSChoiceField(label="CPSS", queryset=cpss_assignable())
-    pod_assignment = forms.CharField(label="Pod", max_length=50, required=False)
+    pod_assignment = forms.ChoiceField(label="Pod", required=False, choices=pod_choices)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 

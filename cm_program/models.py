@@ -3,6 +3,7 @@ from django.contrib.postgres.functions import TransactionNow
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from core.models import TimestampedModel, UUIDModel
 from core.users import is_active_user
@@ -79,6 +80,37 @@ class ContingencyManagement(TimestampedModel):
         db_table = "contingency_management"
         verbose_name = "CM program"
         ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Pod(TimestampedModel):
+    """A pod of a CM program: the list its supervisors keep, so every page offers one spelling.
+
+    ``cm_enrollments.pod_assignment`` (the seed's free-text column) holds the pod's name; names
+    are unique per program without regard to case (cm_program.pods folds spaces).
+    """
+
+    cm_program = models.ForeignKey(
+        ContingencyManagement, on_delete=models.PROTECT, related_name="pods"
+    )
+    name = models.TextField()
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "cm_pods"
+        verbose_name = "pod"
+        ordering = ["name"]
+        permissions = [("manage_pods", "Can manage the pods of CM programs")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), models.F("cm_program"), name="cm_pods_program_name_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(name__regex=r"\S"), name="cm_pods_name_not_blank_check"
+            ),
+        ]
 
     def __str__(self):
         return self.name

@@ -20,6 +20,7 @@ from cm_program.models import (
     ParticipationStatus,
     PatientCM,
 )
+from cm_program.pods import pod_for_enrollment
 from cm_program.selectors import people_in_cm_hidden_from
 from identity.models import PatientCanonical
 from identity.services import find_or_create_canonical_patient
@@ -130,15 +131,19 @@ def cm_patient_update(*, cm_patient: PatientCM, actor, **fields) -> PatientCM:
     unknown = set(fields) - set(CM_DATA_FIELDS)
     if unknown:
         raise ValueError(f"Not editable CM data: {sorted(unknown)}")
-    cm_patient = PatientCM.objects.select_for_update().get(pk=cm_patient.pk)
-    changed = [name for name, value in fields.items() if getattr(cm_patient, name) != value]
+    return _save_changed(PatientCM.objects.select_for_update().get(pk=cm_patient.pk), fields)
+
+
+def _save_changed(instance, fields: dict):
+    """Write only the fields whose value differs (a locked, fresh instance); none: no write."""
+    changed = [name for name, value in fields.items() if getattr(instance, name) != value]
     if not changed:
-        return cm_patient
+        return instance
     for name in changed:
-        setattr(cm_patient, name, fields[name])
-    cm_patient.full_clean()
-    cm_patient.save(update_fields=[*changed, "updated_at"])
-    return cm_patient
+        setattr(instance, name, fields[name])
+    instance.full_clean()
+    instance.save(update_fields=[*changed, "updated_at"])
+    return instance
 
 
 def cpss_assignment_check(*, provider: ProviderCM) -> ProviderCM:
@@ -230,6 +235,7 @@ def _enroll_canonical(
     notes: str | None,
     submission: FormSubmission | None,
 ) -> EnrollResult:
+    pod_assignment = pod_for_enrollment(cm_program=cm_program, name=pod_assignment)
     if not canonical_created and people_in_cm_hidden_from(actor, pks=[canonical.pk]):
         raise NeedsSupervisor(canonical)
     if Enrollment.objects.filter(canonical_patient=canonical, cm_program=cm_program).exists():
@@ -511,3 +517,22 @@ def enrollment_points_set(*, enrollment: Enrollment, total_points: int, current_
     enrollment.full_clean()
     enrollment.save(update_fields=["total_points", "current_streak", "updated_at"])
     return enrollment
+
+
+# What an enrollment may change outside its status, CPSS, points and streak (each of which has
+# its own service and rule).
+ENROLLMENT_DETAIL_FIELDS = ("pod_assignment", "notes", "medicaid_verification")
+
+
+@transaction.atomic
+def enrollment_details_update(*, enrollment: Enrollment, actor, **fields) -> Enrollment:
+    """Change an enrollment's pod, notes or Medicaid verification; only what differs is written."""
+    unknown = set(fields) - set(ENROLLMENT_DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable enrollment details: {sorted(unknown)}")
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).get(pk=enrollment.pk)
+    if "pod_assignment" in fields:
+        fields["pod_assignment"] = pod_for_enrollment(
+            cm_program=enrollment.cm_program, name=fields["pod_assignment"]
+        )
+    return _save_changed(enrollment, fields)

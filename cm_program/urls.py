@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cm_program import lifecycle_views, supervisor_views, views
+from cm_program import lifecycle_views, pod_views, supervisor_views, views
 
 app_name = "cm"
 
@@ -63,4 +63,5 @@ urlpatterns = [
         supervisor_views.SupervisorRequestDecideView.as_view(),
         name="supervisor-request",
     ),
+    path("supervisor/pods/", pod_views.PodListView.as_view(), name="pods"),
 ]

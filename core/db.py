@@ -63,3 +63,20 @@ def append_only_trigger(table: str, *, unless: str | None = None) -> migrations.
             f"DROP TRIGGER IF EXISTS {truncate_trigger} ON {table};",
         ],
     )
+
+
+def grant_to_groups(apps, *, app_label: str, codename: str, groups: tuple[str, ...]) -> None:
+    """RunPython helper: give an existing database's staff groups a permission a migration adds
+    (groups made earlier kept their permissions as they were; staff.groups lists new ones)."""
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally made after all migrations; this one is needed now.
+    app_config = apps.get_app_config(app_label)
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    permission = apps.get_model("auth", "Permission").objects.get(
+        content_type__app_label=app_label, codename=codename
+    )
+    for group in apps.get_model("auth", "Group").objects.filter(name__in=groups):
+        group.permissions.add(permission)

@@ -1,10 +1,14 @@
 import uuid
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
 
 from access_log.recording import PatientKind, record_patient_view
 from identity.evidence import canonical_side, intakeq_side, reasons_in_words, side_by_side
@@ -13,10 +17,21 @@ from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
 from intakeq_link.services import (
     REVIEW_PERMISSION,
+    UNLINK_PERMISSION,
     intakeq_link_create,
+    intakeq_link_delete,
     link_proposal_confirm,
     link_proposal_reject,
 )
+
+
+class UnlinkForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Kept in the link history."
+    )
+    different_people = forms.BooleanField(
+        required=False, label="They are different people: never propose this pair again."
+    )
 
 
 @admin.register(PatientIntakeQLink)
@@ -27,6 +42,7 @@ class PatientIntakeQLinkAdmin(admin.ModelAdmin):
         "confidence_score",
         "linked_by_user",
         "linked_date",
+        "unlink_link",
     ]
     raw_id_fields = ["canonical_patient", "intakeq_patient"]
     readonly_fields = ["id", "linked_date", "linked_by", "linked_by_user"]
@@ -35,6 +51,59 @@ class PatientIntakeQLinkAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # A link is made or undone (with a reason, in history), never edited in place.
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:pk>/unlink/",
+                self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.unlink_view)),
+                name="intakeq_link_patientintakeqlink_unlink",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Unlink")
+    def unlink_link(self, obj):
+        url = reverse("admin:intakeq_link_patientintakeqlink_unlink", args=[obj.pk])
+        return format_html('<a href="{}">Unlink…</a>', url)
+
+    def unlink_view(self, request, pk):
+        """Undo a link with a reason, kept in the link history (intakeq_link_delete)."""
+        if not request.user.has_perm(UNLINK_PERMISSION):
+            raise PermissionDenied
+        link = get_object_or_404(self.get_queryset(request), pk=pk)
+        form = UnlinkForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                intakeq_link_delete(link=link, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                self.message_user(request, "Unlinked; the reason is in the link history.")
+                return redirect("admin:intakeq_link_patientintakeqlink_changelist")
+        record_patient_view(
+            request, patient_kind=PatientKind.CANONICAL, patient_id=link.canonical_patient_id
+        )
+        record_patient_view(
+            request, patient_kind=PatientKind.INTAKEQ, patient_id=link.intakeq_patient_id
+        )
+        left = canonical_side(link.canonical_patient)
+        right = intakeq_side(link.intakeq_patient)
+        return TemplateResponse(
+            request,
+            "admin/identity/pair_page.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Unlink a CM person from their IntakeQ record",
+                "left": left,
+                "right": right,
+                "rows": side_by_side(left, right),
+                "score": None,
+                "form": form,
+                "submit_label": "Unlink",
+            },
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Unlinking needs a reason kept in history: intakeq_link.services.intakeq_link_delete.

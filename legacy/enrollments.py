@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from cm_program.models import ContingencyManagement, Enrollment, EnrollmentStatusChange
+from cm_program.pods import pods_fold
 from incentives.models import LedgerEntry
 from incentives.services import opening_balances_record
 from legacy.bulk import already_mapped, fetch, new_id, plan_table, write_id_map
@@ -207,6 +208,8 @@ def _insert_enrollments(done: EnrollmentsDone, plan: list[tuple]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL)
         cursor.execute(_HISTORY_SQL, [HISTORY_REASON])
+    # The old app's free-text pods join each program's list, one spelling per pod.
+    pods_fold(program_ids={row[4] for row in plan})
     done.created[Enrollment._meta.db_table] += len(plan)
     done.created[EnrollmentStatusChange._meta.db_table] += len(plan)
     # The migrated points and streak become the ledger's opening balance, same transaction.

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -82,6 +83,23 @@ class ProviderCM(TimestampedModel):
         # A blank email is "no email" (NULL): '' would count as taken by the UNIQUE constraint.
         if self.email is not None and not self.email.strip():
             self.email = None
+        self._refuse_max_caseload_below_active()
+
+    def _refuse_max_caseload_below_active(self):
+        # Never "15 of 5 active": the limit cannot go below what the CPSS already carries.
+        # providers sits below cm_program, so enrollments are counted over the reverse relation.
+        if self._state.adding or self.max_caseload is None:
+            return
+        active = self.enrollments.filter(status="active").count()
+        if self.max_caseload < active:
+            raise ValidationError(
+                {
+                    "max_caseload": (
+                        f"{self} has {active} active enrollments: the maximum caseload cannot "
+                        f"be lower than {active}. Reassign or close enrollments first."
+                    )
+                }
+            )
 
     class Meta:
         db_table = "providers_cm"

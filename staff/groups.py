@@ -34,6 +34,8 @@ GROUP_PERMISSIONS = {
         # The queue of requests waiting for a supervisor (cm_program migration 0004 grants it to
         # groups that existed before).
         "cm_program.decide_supervisorrequest",
+        # Each program's list of pods (cm_program migration 0008 grants it likewise).
+        "cm_program.manage_pods",
         "providers.view_providercm",
         # Correct a name or date of birth on the patient page (cm_program migration 0007 grants
         # it to groups that existed before).

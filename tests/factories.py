@@ -37,9 +37,21 @@ class PatientCanonicalFactory(factory.django.DjangoModelFactory):
 
 class ContingencyManagementFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"CM program {n}")
+    # Each program's list of pods (issue 12): the forms offer these.
+    pod_a = factory.RelatedFactory("tests.factories.PodFactory", "cm_program", name="Pod A")
+    pod_b = factory.RelatedFactory("tests.factories.PodFactory", "cm_program", name="Pod B")
 
     class Meta:
         model = ContingencyManagement
+        skip_postgeneration_save = True
+
+
+class PodFactory(factory.django.DjangoModelFactory):
+    cm_program = factory.SubFactory(ContingencyManagementFactory, pod_a=None, pod_b=None)
+    name = factory.Sequence(lambda n: f"Pod {n}")
+
+    class Meta:
+        model = "cm_program.Pod"
 
 
 class PatientCMFactory(factory.django.DjangoModelFactory):

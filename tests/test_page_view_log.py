@@ -134,6 +134,10 @@ PATIENT_PAGES = {
         (*ENROLLED, ("intakeq", "proposed_intakeq_patient")),
         kwargs=(("pk", "link_proposal"),),
     ),
+    # Unlinking in the admin (issue 12): both people of the link.
+    "admin:intakeq_link_patientintakeqlink_unlink": Logged(
+        "Admin", (*ENROLLED, ("intakeq", "intakeq_patient")), kwargs=(("pk", "link"),)
+    ),
     # Incentives (issue 14): the participant whose visits, tests and ledger the page shows.
     "incentives:day": Logged("CPSS Supervisor", ENROLLED),
     "incentives:visit-record": Logged(
@@ -182,6 +186,7 @@ NO_PATIENT_DATA = {
     "incentives:report-csv": "the same counts and sums as CSV",
     "cm:caseload-move": "staff names and their counts; no patient",
     "cm:enrollment-reactivation-request": "POST only: queues a request and redirects",
+    "cm:pods": "each program's pods, no participant",
 }
 ADMIN_PAGES_WITH_ROWS = ("changelist", "change", "history", "delete")
 

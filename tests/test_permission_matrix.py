@@ -95,6 +95,8 @@ RULES = {
     "cm:supervisor-request": rule(
         {SUPERVISOR, ADMIN}, kwargs=(("request_id", "supervisor_request"),)
     ),
+    # Each program's list of pods (issue 12): supervisors manage it.
+    "cm:pods": rule({SUPERVISOR, ADMIN}),
     # Psychiatry's pages.
     "intakeq:patient-list": rule({PSYCHIATRY, ADMIN}),
     "intakeq:patient-detail": rule({PSYCHIATRY, ADMIN}, kwargs=(("pk", "intakeq_patient"),)),
@@ -112,6 +114,8 @@ RULES = {
         {ADMIN}, kwargs=(("pk", "duplicate_proposal"),)
     ),
     "admin:intakeq_link_linkproposal_decide": rule({ADMIN}, kwargs=(("pk", "link_proposal"),)),
+    # Unlinking with a reason, kept in the link history (issue 12).
+    "admin:intakeq_link_patientintakeqlink_unlink": rule({ADMIN}, kwargs=(("pk", "link"),)),
     # Incentives (issue #14): CM data's rules. The participant in `objects` is on another CPSS's
     # caseload, so a CPSS gets a 404 on their pages; corrections are the supervisor's.
     "incentives:day": rule({CPSS, SUPERVISOR, ADMIN}),
@@ -214,6 +218,7 @@ def objects():
         "other_canonical_patient": pair[1],
         "intakeq_patient": IntakeQPatientFactory(),
         "linked_intakeq_patient": link.intakeq_patient,
+        "link": link,
         "supervisor_request": SupervisorRequestFactory(possible_match=enrollment.canonical_patient),
         "link_proposal": LinkProposalFactory(),
         "duplicate_proposal": DuplicateProposal.objects.create(

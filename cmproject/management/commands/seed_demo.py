@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cm_program.models import PatientCM
+from cm_program.pods import pods_fold
 from cm_program.services import (
     cm_patient_create,
     enrollment_create,
@@ -93,6 +94,7 @@ class Command(BaseCommand):
             schedule_demo_publish(actor=get_user_model().objects.get(username="demo-admin"))
             intakeq = self._intakeq_patients()
             created = self._cm_patients(program, intakeq)
+            pods_fold(program_ids=[program.pk])  # the demo's pods become the program's list
         self.stdout.write(f"Demo data ready ({created} new CM enrollments).")
         self.stdout.write("Demo logins (demo-only passwords, regenerated on every run):")
         for username, group, password in logins:
