@@ -8,13 +8,23 @@ tests/test_cm_browser.py signs in through the form.
 
 import contextlib
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-from tests.test_cm_browser import CHROMIUM, CHROMIUM_ARGS
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

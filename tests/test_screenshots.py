@@ -52,8 +52,8 @@ def _demo(cpss):
             cm_program=program,
             cpss_provider=cpss.cm_provider if i % 2 == 0 else other,
             status=status,
-            canonical_patient__first_name=first,
-            canonical_patient__last_name=last,
+            cm_patient__canonical_patient__first_name=first,
+            cm_patient__canonical_patient__last_name=last,
             cm_patient__consent_date=timezone.now() if consent else None,
         )
         if i == 3:

@@ -80,22 +80,21 @@ def test_an_admin_reaches_the_complete_view_and_history_by_clicking(
     assert reverse("audit:patient-history", args=[person.pk]) in body
 
 
-def test_a_supervisor_is_not_offered_the_admin_only_views(client, staff_user, linked_enrollment):
+def _cm_page_as_supervisor(client, staff_user, person) -> str:
     client.force_login(staff_user("CPSS Supervisor"))
+    url = reverse("cm:patient-detail", kwargs={"canonical_patient_id": person.pk})
+    return client.get(url).content.decode()
+
+
+def test_a_supervisor_is_not_offered_the_admin_only_views(client, staff_user, linked_enrollment):
     person = linked_enrollment.canonical_patient
-    body = client.get(
-        reverse("cm:patient-detail", kwargs={"canonical_patient_id": person.pk})
-    ).content.decode()
+    body = _cm_page_as_supervisor(client, staff_user, person)
     assert reverse("complete-patient-view", args=[person.pk]) not in body
     assert reverse("audit:patient-history", args=[person.pk]) not in body
 
 
 def test_the_cm_patient_page_titles_its_cards_with_headings(client, staff_user, linked_enrollment):
-    client.force_login(staff_user("CPSS Supervisor"))
-    person = linked_enrollment.canonical_patient
-    body = client.get(
-        reverse("cm:patient-detail", kwargs={"canonical_patient_id": person.pk})
-    ).content.decode()
+    body = _cm_page_as_supervisor(client, staff_user, linked_enrollment.canonical_patient)
     headings = re.findall(r"<h2>(.*?)</h2>", body)
     assert headings[:3] == ["Identity", "CM details", "Stimulant CM"]
     assert str(linked_enrollment.total_points) not in headings

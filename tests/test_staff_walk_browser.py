@@ -48,8 +48,8 @@ def test_a_cpss_walks_home_caseload_a_patient_enrollment_and_the_day(browser, li
     cpss = role("CPSS")
     enrollment = EnrollmentFactory(
         cpss_provider=cpss.cm_provider,
-        canonical_patient__first_name="Jessica",
-        canonical_patient__last_name="Martinez",
+        cm_patient__canonical_patient__first_name="Jessica",
+        cm_patient__canonical_patient__last_name="Martinez",
     )
     page = signed_in_page(browser, live_server, cpss, viewport=PHONE)
 
@@ -77,7 +77,10 @@ def test_a_cpss_walks_home_caseload_a_patient_enrollment_and_the_day(browser, li
 
 def test_a_supervisor_walks_home_the_queue_and_a_patient(browser, live_server, role):
     supervisor = role("CPSS Supervisor")
-    EnrollmentFactory(canonical_patient__first_name="Ana", canonical_patient__last_name="Reyes")
+    EnrollmentFactory(
+        cm_patient__canonical_patient__first_name="Ana",
+        cm_patient__canonical_patient__last_name="Reyes",
+    )
     SupervisorRequestFactory()
     page = signed_in_page(browser, live_server, supervisor, viewport=PHONE)
 

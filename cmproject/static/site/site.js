@@ -4,13 +4,14 @@
 // is in view: its first field. Otherwise nothing moves.
 document.addEventListener("DOMContentLoaded", function () {
   var main = document.getElementById("main");
-  if (!main || document.querySelector("[autofocus]")) return;
+  if (!main) return;
   var summary = main.querySelector("[data-error-summary], .errorlist, .messages li.error");
   if (summary) {
     if (!summary.hasAttribute("tabindex")) summary.setAttribute("tabindex", "-1");
     summary.focus();
     return;
   }
+  if (document.querySelector("[autofocus]")) return;
   var form = main.querySelector("form:not([data-no-autofocus])");
   if (!form || form.getBoundingClientRect().top > window.innerHeight) return;
   var field = form.querySelector(
