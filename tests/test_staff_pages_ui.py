@@ -232,3 +232,20 @@ def test_every_page_has_a_skip_link_and_its_script_from_a_file(client, staff_use
     assert re.findall(r"<script[^>]*>", body) == [
         re.search(r'<script src="[^"]*site/site.js" defer>', body).group(0)
     ]
+
+
+@pytest.mark.parametrize(
+    ("page", "kwarg"),
+    [
+        ("cm:patient-edit", "canonical_patient_id"),
+        ("cm:enrollment-status", "enrollment_id"),
+        ("cm:enrollment-reassign", "enrollment_id"),
+    ],
+)
+def test_page_titles_name_the_person(client, staff_user, linked_enrollment, page, kwarg):
+    client.force_login(staff_user("CPSS Supervisor"))
+    person = linked_enrollment.canonical_patient
+    pk = person.pk if kwarg == "canonical_patient_id" else linked_enrollment.pk
+    body = client.get(reverse(page, kwargs={kwarg: pk})).content.decode()
+    title = re.search(r"<title>(.*?)</title>", body, re.S).group(1)
+    assert f"{person.first_name} {person.last_name}" in title
