@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST_PORT ?= 127.0.0.1:8000
 WEB_CONCURRENCY ?= 2
 
-.PHONY: install test lint format demo serve-demo serve check clean-db chromium
+.PHONY: install test lint format demo serve-demo serve check clean-db chromium screenshots
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (found %d.%d): set PYTHON=python3.11." % sys.version_info[:2]) if sys.version_info < (3, 11) else None'
@@ -42,6 +42,10 @@ chromium:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
 			|| echo "Could not install chromium: the browser test will be skipped."; \
 	fi
+
+# Each role's home at desktop and phone width into docs/screenshots/ (made-up people; chromium).
+screenshots: install chromium
+	SCREENSHOTS=1 $(PY) -m pytest -q -rs tests/test_screenshots.py
 
 # One demo per checkout: a second `make demo` while one runs stops with one line, touching nothing.
 # The lock is held on a descriptor and each shell gives way to the next command (exec), so the

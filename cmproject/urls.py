@@ -14,3 +14,5 @@ urlpatterns = [
     path("cross-system/", include("cross_system.urls")),
     path("audit/", include("audit.urls")),
 ]
+
+handler500 = "cmproject.views.server_error"

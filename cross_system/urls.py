@@ -6,4 +6,9 @@ from cross_system import views
 urlpatterns = [
     path("patients/<uuid:pk>/", views.complete_patient_view, name="complete-patient-view"),
     path("dual-enrollment/", views.dual_enrollment_report, name="dual-enrollment-report"),
+    path(
+        "dual-enrollment.csv",
+        views.dual_enrollment_report_csv,
+        name="dual-enrollment-report-csv",
+    ),
 ]

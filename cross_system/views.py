@@ -1,42 +1,29 @@
 """Admin-only pages across systems: one person everywhere, and who is in both CM and IntakeQ.
 
 The data comes from identity's selectors; these views only check the role, log the view and
-render whatever shape the selectors return (model instances, dicts, lists of either).
+render it: the person's name as heading, a section per system with human labels, names instead
+of ids, one date format (templates), printable (site/print.css).
 """
 
-from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
+from core.safe_csv import SafeWriter
 from identity.models import PatientCanonical
 from identity.selectors import dual_enrollment_report as dual_enrollment_rows
 from identity.selectors import get_complete_patient_view
 from staff.access import access_required
 
-
-def _rows(value):
-    """(label, value) pairs for a model instance or a mapping; other values as one row."""
-    if isinstance(value, models.Model):
-        return [(f.verbose_name, getattr(value, f.attname)) for f in value._meta.concrete_fields]
-    if isinstance(value, dict):
-        return list(value.items())
-    return [("", value)]
-
-
-def _sections(view):
-    if isinstance(view, dict):
-        items = view.items()
-    else:
-        items = ((name, getattr(view, name)) for name in vars(view) if not name.startswith("_"))
-    sections = []
-    for name, value in items:
-        if isinstance(value, list | tuple | models.QuerySet):
-            sections.extend((f"{name} {i + 1}", _rows(item)) for i, item in enumerate(value))
-        else:
-            sections.append((name, _rows(value) if value is not None else []))
-    return sections
+DUAL_COLUMNS = [
+    ("last_name", "Last name"),
+    ("first_name", "First name"),
+    ("date_of_birth", "Date of birth"),
+    ("has_cm", "In CM"),
+    ("has_intakeq", "In IntakeQ (Moonlit)"),
+]
 
 
 @require_safe
@@ -46,19 +33,55 @@ def complete_patient_view(request, pk):
         raise Http404
     view = get_complete_patient_view(pk)
     record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=pk)
+    link = view.intakeq_link
     return render(
         request,
         "cross_system/complete_patient_view.html",
-        {"patient_id": pk, "sections": _sections(view)},
+        {
+            "patient": view.identity,
+            "cm": view.cm,
+            "intakeq": view.intakeq,
+            "link": link,
+            # The one extra query: who confirmed the link (NULL for automatic links).
+            "linked_by": link.linked_by_user if link is not None else None,
+            "enrollments": view.enrollments,
+        },
     )
+
+
+def _report(request):
+    report = dual_enrollment_rows(with_ids=True)
+    record_patients_viewed(
+        request, patient_kind=PatientKind.CANONICAL, patient_ids=[row["id"] for row in report]
+    )
+    return report
 
 
 @require_safe
 @access_required("identity.view_dual_enrollment_report", second_factor=True)
 def dual_enrollment_report(request):
-    report = dual_enrollment_rows(with_ids=True)
-    record_patients_viewed(
-        request, patient_kind=PatientKind.CANONICAL, patient_ids=[row.pop("id") for row in report]
+    return render(
+        request,
+        "cross_system/dual_enrollment_report.html",
+        {"rows": _report(request), "columns": [label for _, label in DUAL_COLUMNS]},
     )
-    rows = [_rows(row) for row in report]
-    return render(request, "cross_system/dual_enrollment_report.html", {"rows": rows})
+
+
+@require_safe
+@access_required("identity.view_dual_enrollment_report", second_factor=True)
+def dual_enrollment_report_csv(request):
+    """The same rows as CSV, formula-safe (core.safe_csv), logged as a view like the page."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"dual-enrollment-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    writer = SafeWriter(response)
+    writer.writerow([label for _, label in DUAL_COLUMNS])
+    writer.writerows(
+        [
+            row["date_of_birth"].isoformat() if key == "date_of_birth" else row[key]
+            for key, _ in DUAL_COLUMNS
+        ]
+        for row in _report(request)
+    )
+    return response

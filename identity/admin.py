@@ -126,9 +126,13 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
                 reverse("admin:identity_patientcanonical_change", args=[obj.merged_into_id]),
                 obj.merged_into,
             )
+        # The cross-system pages by URL name: identity imports no app above it.
         return format_html(
-            '<a href="{}">Correct the name or date of birth</a>',
+            '<a href="{}">Correct the name or date of birth</a> · '
+            '<a href="{}">Complete view across systems</a> · <a href="{}">History</a>',
             reverse("admin:identity_patientcanonical_correct", args=[obj.pk]),
+            reverse("complete-patient-view", args=[obj.pk]),
+            reverse("audit:patient-history", args=[obj.pk]),
         )
 
     def merge_view(self, request, keep_id, merge_id):

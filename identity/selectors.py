@@ -79,6 +79,11 @@ def dual_enrollment_report(*, with_ids: bool = False) -> list[dict]:
     )
 
 
+def dual_enrollment_count() -> int:
+    """How many rows dual_enrollment_report has, counted in the database."""
+    return PatientCanonical.objects.filter(_HAS_INTAKEQ, _HAS_CM).count()
+
+
 def canonical_patients_with_identity(
     *, first_name: str, last_name: str, date_of_birth
 ) -> QuerySet[PatientCanonical]:

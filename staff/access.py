@@ -9,6 +9,7 @@ queryset has none (admins only: deny by default).
 
 from functools import wraps
 
+from django.contrib.auth.models import Permission
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -46,6 +47,34 @@ def scoped(queryset: QuerySet, user) -> QuerySet:
     return queryset if is_admin(user) else queryset.none()
 
 
+SECOND_FACTOR_MISSING = (
+    "This page needs a second factor given at sign-in: sign out, then sign in with your "
+    "authenticator code."
+)
+
+
+def missing_access(user, permissions) -> str:
+    """The 403 page's sentence: which permissions the user lacks, by their names (no patient
+    data, no path)."""
+    missing = [p.split(".", 1) for p in permissions if not user.has_perm(p)]
+    names = sorted(
+        {
+            name
+            for app_label, codename in missing
+            for name in Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).values_list("name", flat=True)
+        }
+    )
+    if not names:
+        return ""
+    return (
+        "This page needs the permission "
+        + "; ".join(f"“{n}”" for n in names)
+        + (", which your role does not have.")
+    )
+
+
 def access_required(*permissions: str, second_factor: bool = False):
     """Decorator for a function view or a class-based view: the page's access rule.
 
@@ -59,8 +88,10 @@ def access_required(*permissions: str, second_factor: bool = False):
         user = request.user
         if not is_active_user(user):
             return redirect_to_login(request.get_full_path())
-        if (second_factor and not user.is_verified()) or not user.has_perms(permissions):
-            raise PermissionDenied
+        if not user.has_perms(permissions):
+            raise PermissionDenied(missing_access(user, permissions))
+        if second_factor and not user.is_verified():
+            raise PermissionDenied(SECOND_FACTOR_MISSING)
         return None
 
     def decorator(view):

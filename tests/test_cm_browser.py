@@ -4,53 +4,22 @@
 with the reason shown (pytest -ra). Never `playwright install`: we drive the system's chromium.
 """
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from cm_program.models import Enrollment
+from tests.browser import chromium
 from tests.factories import ContingencyManagementFactory, CPSSFactory
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.skip(
-            "Chromium is not installed (/usr/bin/chromium); `make test` installs it as root."
-        )
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            yield page
-        finally:
-            browser.close()
-            # Inside Playwright's greenlet the ORM opened its own connection: close it here, or
-            # it keeps the test database open past the session.
-            connections.close_all()
+    with chromium(monkeypatch) as browser:
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
 
 
 def test_cpss_signs_in_and_enrolls_a_new_patient(browser_page, live_server):

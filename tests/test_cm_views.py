@@ -267,7 +267,7 @@ def test_patient_page_shows_identity_cm_data_points_streak_and_history(client, c
     ).content.decode()
     assert patient.last_name in html
     assert enrollment.cm_patient.email in html
-    assert "<h2>240</h2>" in html and "<h2>6</h2>" in html
+    assert '<p class="figure">240</p>' in html and '<p class="figure">6</p>' in html
     assert "Enrolled" in html
 
 

@@ -103,6 +103,7 @@ RULES = {
     "audit:patient-history": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
     "complete-patient-view": rule({ADMIN}, kwargs=(("pk", "canonical_patient"),)),
     "dual-enrollment-report": rule({ADMIN}),
+    "dual-enrollment-report-csv": rule({ADMIN}),
     # Identity stewardship pages in the admin (issue 13): the Admin group only.
     "admin:identity_patientcanonical_merge": rule(
         {ADMIN},

@@ -1,0 +1,83 @@
+"""Reads for the home page: a caseload at a glance and what needs attention (issue 12, #15).
+
+Scoped like every CM read by ``visible_to(user)``: a CPSS sees their own caseload, a supervisor
+and an admin every enrollment.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cm_program.models import Enrollment, EnrollmentStatusChange, ParticipationStatus
+
+PAUSED_ALERT_DAYS = 14
+ALERT_ROWS = 20  # rows listed per alert; the count says how many in all
+OPEN_STATUSES = (ParticipationStatus.ACTIVE, ParticipationStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class Alert:
+    title: str
+    total: int
+    enrollments: list
+
+
+@dataclass(frozen=True)
+class Caseload:
+    counts: list  # (status label, count), in the statuses' order
+    alerts: list  # Alert
+
+
+def _rows(queryset):
+    return list(
+        queryset.select_related("canonical_patient", "cm_program", "cpss_provider")[:ALERT_ROWS]
+    )
+
+
+def caseload_summary(*, user, now: datetime.datetime | None = None) -> Caseload:
+    """Counts by status, enrollments paused longer than PAUSED_ALERT_DAYS (since their last
+    change to paused; enrollments paused before the history began count from their last update)
+    and open enrollments whose CM record has no consent date."""
+    enrollments = Enrollment.objects.visible_to(user)
+    by_status = dict(
+        enrollments.order_by().values("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    counts = [(label, by_status.get(value, 0)) for value, label in ParticipationStatus.choices]
+    paused_at = (
+        EnrollmentStatusChange.objects.filter(
+            enrollment=OuterRef("pk"), to_status=ParticipationStatus.PAUSED
+        )
+        .order_by()
+        .values("enrollment")
+        .annotate(last=Max("changed_at"))
+        .values("last")
+    )
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=PAUSED_ALERT_DAYS)
+    paused_long = (
+        enrollments.filter(status=ParticipationStatus.PAUSED)
+        .annotate(paused_since=Coalesce(Subquery(paused_at), "updated_at"))
+        .filter(paused_since__lt=cutoff)
+        .order_by("paused_since", "id")
+    )
+    no_consent = enrollments.filter(
+        cm_patient__consent_date__isnull=True, status__in=OPEN_STATUSES
+    ).order_by("canonical_patient__last_name", "canonical_patient__first_name", "id")
+    alerts = [
+        Alert(
+            f"Paused longer than {PAUSED_ALERT_DAYS} days", paused_long.count(), _rows(paused_long)
+        ),
+        Alert("Enrolled without a consent date", no_consent.count(), _rows(no_consent)),
+    ]
+    return Caseload(counts=counts, alerts=alerts)
+
+
+def recent_status_changes(*, limit: int = 10):
+    """The latest status changes, whoever made them (the admin's home)."""
+    return list(
+        EnrollmentStatusChange.objects.select_related(
+            "enrollment__canonical_patient", "enrollment__cm_program", "changed_by"
+        ).order_by("-changed_at", "-id")[:limit]
+    )
