@@ -11,6 +11,7 @@ from django.utils import timezone
 from cm_program import validators
 from cm_program.models import ParticipationStatus, PatientCM
 from cm_program.selectors import cpss_assignable, programs_open
+from identity.dates import DateField
 from identity.validators import (
     EARLIEST_DATE_OF_BIRTH,
     clean_date_of_birth,
@@ -40,7 +41,7 @@ class CPSSChoiceField(forms.ModelChoiceField):
 class IdentityFields(forms.Form):
     first_name = forms.CharField(max_length=100, validators=[validate_person_name])
     last_name = forms.CharField(max_length=100, validators=[validate_person_name])
-    date_of_birth = forms.DateField(
+    date_of_birth = DateField(
         widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat(), "autocomplete": "off"})
     )
 
@@ -154,7 +155,7 @@ class NewPatientEnrollmentForm(IdentityFields, CMDataFields, EnrollmentFields):
 class ExistingPatientSearchForm(forms.Form):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100)
-    date_of_birth = forms.DateField(widget=DateInput())
+    date_of_birth = DateField(widget=DateInput())
 
 
 class ExistingPatientEnrollmentForm(CMDataFields, EnrollmentFields):
