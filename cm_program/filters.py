@@ -8,8 +8,20 @@ from cm_program.models import (
     ParticipationStatus,
     sees_every_cm_patient,
 )
-from cm_program.selectors import enrollment_search_q
+from cm_program.selectors import enrollment_search_q, pods_in_use
 from providers.models import ProviderCM
+
+
+def _once(make):
+    """Choices computed on first use and kept (a form reads them to validate and to render)."""
+    kept = []
+
+    def choices():
+        if not kept:
+            kept.append(make())
+        return kept[0]
+
+    return choices
 
 
 class EnrollmentFilter(django_filters.FilterSet):
@@ -28,8 +40,10 @@ class EnrollmentFilter(django_filters.FilterSet):
         ),
     )
     status = django_filters.ChoiceFilter(choices=ParticipationStatus.choices, empty_label="Any")
-    cm_program = django_filters.ModelChoiceFilter(
-        label="Program", queryset=ContingencyManagement.objects.order_by("name"), empty_label="Any"
+    # Plain choices, one ordinary query: a model choice field reads through a server-side
+    # cursor (three round trips) and looks the chosen program up again.
+    cm_program = django_filters.ChoiceFilter(
+        label="Program", field_name="cm_program_id", choices=(), empty_label="Any"
     )
     cpss = django_filters.CharFilter(
         label="CPSS",
@@ -50,14 +64,17 @@ class EnrollmentFilter(django_filters.FilterSet):
         visible = Enrollment.objects.visible_to(user)
         # A CPSS sees only their own caseload: a CPSS filter would have one answer.
         self.shows_cpss_filter = sees_every_cm_patient(user)
-        pods = (
-            visible.exclude(pod_assignment__isnull=True)
-            .exclude(pod_assignment="")
-            .order_by("pod_assignment")
-            .values_list("pod_assignment", flat=True)
-            .distinct()
+        self.filters["cm_program"].extra["choices"] = _once(
+            lambda: [
+                (str(pk), name)
+                for pk, name in ContingencyManagement.objects.order_by("name").values_list(
+                    "id", "name"
+                )
+            ]
         )
-        self.filters["pod_assignment"].extra["choices"] = lambda: [(p, p) for p in pods]
+        self.filters["pod_assignment"].extra["choices"] = _once(
+            lambda: [(p, p) for p in pods_in_use(visible, every=self.shows_cpss_filter)]
+        )
 
     def filter_search(self, queryset, name, value):
         if not value.strip():

@@ -231,6 +231,8 @@ class Enrollment(TimestampedModel):
             ),
             models.Index(fields=["enrollment_date", "id"], name="cm_enrollments_date_sort_idx"),
             models.Index(fields=["total_points", "id"], name="cm_enrollments_points_sort_idx"),
+            # The pod filter's choices (cm_program.selectors.pods_in_use).
+            models.Index(fields=["pod_assignment"], name="cm_enrollments_pod_idx"),
         ]
 
     def __str__(self):

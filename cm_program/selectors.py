@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from cm_program.models import (
@@ -106,6 +107,29 @@ def enrollment_list(*, user, sort: str = LIST_DEFAULT_SORT):
         .only(*LIST_COLUMNS)
         .order_by(*list_ordering(sort))
     )
+
+
+def pods_in_use(visible, *, every: bool) -> list[str]:
+    """The pods of the ``visible`` enrollments, sorted. When they are ``every`` enrollment, a
+    loose index scan (one probe of cm_enrollments_pod_idx per pod) instead of reading them all,
+    so the list's pod filter costs the same at any size."""
+    if not every:
+        return list(
+            visible.exclude(pod_assignment__isnull=True)
+            .exclude(pod_assignment="")
+            .order_by("pod_assignment")
+            .values_list("pod_assignment", flat=True)
+            .distinct()
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE pods(pod) AS ("
+            " SELECT min(pod_assignment) FROM cm_enrollments WHERE pod_assignment > ''"
+            " UNION ALL SELECT (SELECT min(pod_assignment) FROM cm_enrollments"
+            " WHERE pod_assignment > pods.pod) FROM pods WHERE pod IS NOT NULL)"
+            " SELECT pod FROM pods WHERE pod IS NOT NULL"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
