@@ -38,6 +38,10 @@ class CappedPaginator(Paginator):
     def capped(self) -> bool:
         return self.count > self.cap
 
+    @property
+    def cap_display(self) -> str:
+        return f"{self.cap:,}"
+
 
 @access_required("cm_program.view_enrollment")
 class PatientListView(View):

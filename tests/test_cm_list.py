@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from access_log.models import PatientAccessLog
 from identity.dates import DateField, parse_date
+from tests import test_cm_views
 from tests.factories import (
     CPSSFactory,
     EnrollmentFactory,
@@ -20,14 +21,9 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+cpss = test_cm_views.cpss  # the fixture: a CPSS signed in
+
 MARCH_22 = datetime.date(1992, 3, 22)
-
-
-@pytest.fixture
-def cpss(client):
-    provider = CPSSFactory(first_name="Maria", last_name="Lopez")
-    client.force_login(provider.user)
-    return provider
 
 
 @pytest.fixture
