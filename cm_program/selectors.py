@@ -72,6 +72,8 @@ LIST_SORTS = {
     ),
     "dob": ("canonical_patient__date_of_birth", "canonical_patient_id", "id"),
     "status": ("status", "-enrollment_date", "id"),
+    # Enrollments without a CPSS sort last, so the join stays outer: this one is a top-N sort
+    # of the visible rows (a CPSS's own caseload is small; a supervisor's is everyone).
     "cpss": ("cpss_provider__last_name", "cpss_provider__first_name", "cpss_provider_id", "id"),
     "enrolled": ("enrollment_date", "id"),
     "points": ("total_points", "id"),
@@ -103,6 +105,10 @@ def enrollment_list(*, user, sort: str = LIST_DEFAULT_SORT):
     count, and an order an index serves (LIST_SORTS)."""
     return (
         Enrollment.objects.visible_to(user)
+        # A condition on the person makes their join an inner one, which PostgreSQL may then
+        # drive from the name or date-of-birth index (an outer join must read every
+        # enrollment and sort). An enrollment without a person has no row to show anyway.
+        .filter(canonical_patient__date_of_birth__isnull=False)
         .select_related("canonical_patient", "cm_program", "cpss_provider")
         .only(*LIST_COLUMNS)
         .order_by(*list_ordering(sort))
