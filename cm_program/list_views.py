@@ -15,7 +15,7 @@ from django.views import View
 from access_log.recording import PatientKind, record_patients_viewed
 from cm_program import selectors
 from cm_program.filters import EnrollmentFilter
-from cm_program.models import ParticipationStatus
+from cm_program.models import Enrollment, ParticipationStatus
 from core.safe_csv import SafeWriter
 from core.searches import search_params, search_query, search_redirect
 from staff.access import access_required
@@ -30,9 +30,13 @@ class CappedPaginator(Paginator):
 
     cap = LIST_COUNT_CAP
 
+    def __init__(self, object_list, per_page, *, count_queryset=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_queryset = object_list if count_queryset is None else count_queryset
+
     @cached_property
     def count(self):
-        return self.object_list.order_by()[: self.cap + 1].count()
+        return self.count_queryset.order_by()[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
@@ -72,7 +76,14 @@ class PatientListView(View):
         except ValueError:
             per_page = PAGE_SIZES[0]
         per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[0]
-        page = CappedPaginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+        # Counted on the enrollments alone, with the same filters: the rows' query joins the
+        # person for its sort, which would make the count hash every enrollment.
+        counted = Enrollment.objects.visible_to(request.user)
+        if filterset.is_bound and filterset.is_valid():
+            counted = filterset.filter_queryset(counted)
+        page = CappedPaginator(filterset.qs, per_page, count_queryset=counted).get_page(
+            request.GET.get("page")
+        )
         record_patients_viewed(
             request,
             patient_kind=PatientKind.CANONICAL,
