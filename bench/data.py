@@ -159,8 +159,67 @@ def build(size: Size) -> dict:
     return counts
 
 
+def cpss_count(size: Size) -> int:
+    return max(5, size.cm // 30)
+
+
+def insert_cm_people(start: int, stop: int, n_cpss: int, *, second_programs: bool = True) -> None:
+    """Canonical persons start..stop-1 join the CM program: a CM record and an enrollment each,
+    and (``second_programs``) every tenth one a second enrollment in another program."""
+    params = {"start": start, "stop": stop}
+    execute(
+        "INSERT INTO patients_cm (id, canonical_patient_id, phone, email, insurance_primary,"
+        " medicaid_id, enrollment_source, consent_date, smartphone_access, emergency_contact_name,"
+        " emergency_contact_phone, address_street, address_city, address_zip, preferred_language,"
+        " status)"
+        f" SELECT {uid('pcm', 'i')}, {uid('canon', 'i')},"
+        " '(385) 555-' || lpad((i % 10000)::text, 4, '0'), 'cm' || i || '@mail.example',"
+        " CASE WHEN i % 3 = 0 THEN 'Utah Medicaid' ELSE 'Commercial' END,"
+        " CASE WHEN i % 3 = 0 THEN lpad(i::text, 10, '0') END,"
+        " (ARRAY['acute_care', 'outpatient', 'referral', 'existing_patient'])[1 + i % 4],"
+        " now() - (i % 900) * interval '1 day',"
+        " (ARRAY['yes', 'yes', 'limited', 'no'])[1 + i % 4],"
+        " 'Contact ' || i, '(801) 555-0' || lpad((i % 1000)::text, 3, '0'),"
+        " i || ' Main St', 'Salt Lake City', '84' || lpad((i % 1000)::text, 3, '0'),"
+        " (ARRAY['English', 'English', 'Spanish'])[1 + i % 3],"
+        " (ARRAY['active', 'active', 'active', 'paused', 'graduated', 'withdrawn'])[1 + i % 6]"
+        " FROM generate_series(%(start)s, %(stop)s - 1) AS i",
+        params,
+    )
+    enrollment_columns = (
+        "INSERT INTO cm_enrollments (id, canonical_patient_id, cm_patient_id, cm_program_id,"
+        " cpss_provider_id, total_points, current_streak, enrollment_date, status,"
+        " medicaid_verification, pod_assignment, notes)"
+    )
+    enrollment_values = (
+        " {uid_enr}, {uid_canon}, {uid_pcm}, {uid_prog}, {uid_cpss},"
+        " (i * 37) % 600, (i * 11) % 20, now() - ((i * 3) % 900) * interval '1 day',"
+        " (ARRAY['active', 'active', 'active', 'paused', 'graduated', 'withdrawn'])[1 + i % 6],"
+        " CASE WHEN i % 3 = 0 THEN jsonb_build_object('verified', true, 'checked', '2025-01-01')"
+        " END, 'Pod ' || chr(65 + i % 6), CASE WHEN i % 5 = 0 THEN 'Synthetic note' END"
+    )
+    kinds = [("enr", "i % 3", "")]
+    if second_programs:
+        kinds.append(("enr2", "(i + 1) % 3", " WHERE i % 10 = 9"))
+    for prefix, program, where in kinds:
+        execute(
+            enrollment_columns
+            + " SELECT"
+            + enrollment_values.format(
+                uid_enr=uid(prefix, "i"),
+                uid_canon=uid("canon", "i"),
+                uid_pcm=uid("pcm", "i"),
+                uid_prog=uid("prog", program),
+                uid_cpss=uid("cpss", f"i % {n_cpss}"),
+            )
+            + " FROM generate_series(%(start)s, %(stop)s - 1) AS i"
+            + where,
+            params,
+        )
+
+
 def build_project_tables(size: Size) -> None:
-    n_cpss = max(5, size.cm // 30)
+    n_cpss = cpss_count(size)
     execute(
         "INSERT INTO contingency_management (id, name, description)"
         " SELECT " + uid("prog", "i") + ", (%(programs)s::text[])[i + 1], 'Synthetic program'"
@@ -203,56 +262,7 @@ def build_project_tables(size: Size) -> None:
     )
     # CM patients are canonical persons 0..cm-1, each with one enrollment; one in ten has a
     # second enrollment in another program.
-    execute(
-        "INSERT INTO patients_cm (id, canonical_patient_id, phone, email, insurance_primary,"
-        " medicaid_id, enrollment_source, consent_date, smartphone_access, emergency_contact_name,"
-        " emergency_contact_phone, address_street, address_city, address_zip, preferred_language,"
-        " status)"
-        f" SELECT {uid('pcm', 'i')}, {uid('canon', 'i')},"
-        " '(385) 555-' || lpad((i % 10000)::text, 4, '0'), 'cm' || i || '@mail.example',"
-        " CASE WHEN i % 3 = 0 THEN 'Utah Medicaid' ELSE 'Commercial' END,"
-        " CASE WHEN i % 3 = 0 THEN lpad(i::text, 10, '0') END,"
-        " (ARRAY['acute_care', 'outpatient', 'referral', 'existing_patient'])[1 + i % 4],"
-        " now() - (i % 900) * interval '1 day',"
-        " (ARRAY['yes', 'yes', 'limited', 'no'])[1 + i % 4],"
-        " 'Contact ' || i, '(801) 555-0' || lpad((i % 1000)::text, 3, '0'),"
-        " i || ' Main St', 'Salt Lake City', '84' || lpad((i % 1000)::text, 3, '0'),"
-        " (ARRAY['English', 'English', 'Spanish'])[1 + i % 3],"
-        " (ARRAY['active', 'active', 'active', 'paused', 'graduated', 'withdrawn'])[1 + i % 6]"
-        " FROM generate_series(0, %(n)s - 1) AS i",
-        {"n": size.cm},
-    )
-    enrollment_columns = (
-        "INSERT INTO cm_enrollments (id, canonical_patient_id, cm_patient_id, cm_program_id,"
-        " cpss_provider_id, total_points, current_streak, enrollment_date, status,"
-        " medicaid_verification, pod_assignment, notes)"
-    )
-    enrollment_values = (
-        " {uid_enr}, {uid_canon}, {uid_pcm}, {uid_prog}, {uid_cpss},"
-        " (i * 37) % 600, (i * 11) % 20, now() - ((i * 3) % 900) * interval '1 day',"
-        " (ARRAY['active', 'active', 'active', 'paused', 'graduated', 'withdrawn'])[1 + i % 6],"
-        " CASE WHEN i % 3 = 0 THEN jsonb_build_object('verified', true, 'checked', '2025-01-01')"
-        " END, 'Pod ' || chr(65 + i % 6), CASE WHEN i % 5 = 0 THEN 'Synthetic note' END"
-    )
-    # Every CM patient in one program; every tenth also in a second one.
-    for prefix, program, where in (
-        ("enr", "i % 3", ""),
-        ("enr2", "(i + 1) % 3", " WHERE i % 10 = 9"),
-    ):
-        execute(
-            enrollment_columns
-            + " SELECT"
-            + enrollment_values.format(
-                uid_enr=uid(prefix, "i"),
-                uid_canon=uid("canon", "i"),
-                uid_pcm=uid("pcm", "i"),
-                uid_prog=uid("prog", program),
-                uid_cpss=uid("cpss", f"i % {n_cpss}"),
-            )
-            + " FROM generate_series(0, %(n)s - 1) AS i"
-            + where,
-            {"n": size.cm},
-        )
+    insert_cm_people(0, size.cm, n_cpss)
     # A third of CM patients are also Moonlit psychiatry patients: link them to their chart.
     shared = int(size.intakeq * 0.3)
     execute(

@@ -52,7 +52,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def supervisor_client() -> Client:
+def supervisor_client(username: str = "bench-supervisor") -> Client:
     """A logged-in test client for a CPSS supervisor (user, group, CM provider row, session)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -60,7 +60,7 @@ def supervisor_client() -> Client:
     from providers.models import ProviderCM
 
     user = get_user_model().objects.create_user(
-        username="bench-supervisor", first_name="Bench", last_name="Supervisor"
+        username=username, first_name="Bench", last_name="Supervisor"
     )
     group = Group.objects.filter(name="CPSS Supervisor").first()
     if group is not None:
@@ -69,7 +69,7 @@ def supervisor_client() -> Client:
         user=user,
         first_name="Bench",
         last_name="Supervisor",
-        email="bench-supervisor@bench.example",
+        email=f"{username}@bench.example",
         role=ProviderCM.Role.SUPERVISOR,
     )
     client = Client(HTTP_HOST="127.0.0.1")

@@ -144,12 +144,14 @@ STEPS = [
 
 
 def measure_all(size, legacy_built: bool, seed: int, only: set | None) -> list:
-    from bench import http_load, incentives, measure
+    from bench import http_load, incentives, list_scale, measure
 
     rng = random.Random(seed)
     steps = {
         "patient_view": lambda: measure.measure_patient_view(size, rng),
-        "patient_list": lambda: http_load.measure_patient_list(size),
+        "patient_list": lambda: (
+            http_load.measure_patient_list(size) + list_scale.measure_list_scale(size)
+        ),
         "find_candidates": lambda: measure.measure_matcher(size, rng),
         "find_or_create": lambda: measure.measure_find_or_create(size, rng),
         "incentives": lambda: incentives.measure(size, rng),

@@ -16,3 +16,4 @@ if DATABASE_OWNER:
 DATABASE_OWNER = None
 DATABASES["default"]["NAME"] = os.environ.get("BENCH_DB_NAME", "cm_bench")
 DATABASES["default"]["CONN_MAX_AGE"] = 60
+ROOT_URLCONF = "bench.urls"  # the project plus the CM list as it was (bench.list_before)

@@ -12,6 +12,7 @@ from cm_program import validators
 from cm_program.models import ParticipationStatus, PatientCM
 from cm_program.pods import pods_offered
 from cm_program.selectors import cpss_assignable, programs_open
+from identity.dates import DateField
 from identity.validators import (
     EARLIEST_DATE_OF_BIRTH,
     clean_date_of_birth,
@@ -42,9 +43,7 @@ class IdentityFields(forms.Form):
     first_name = forms.CharField(max_length=100, validators=[validate_person_name])
     last_name = forms.CharField(max_length=100, validators=[validate_person_name])
     # No autocomplete="off": browsers then drop the typed date when the user goes back (#12).
-    date_of_birth = forms.DateField(
-        widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat()})
-    )
+    date_of_birth = DateField(widget=DateInput(attrs={"min": EARLIEST_DATE_OF_BIRTH.isoformat()}))
 
     def clean_date_of_birth(self):
         try:
@@ -172,7 +171,7 @@ class NewPatientEnrollmentForm(IdentityFields, CMDataFields, EnrollmentFields):
 class ExistingPatientSearchForm(forms.Form):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100)
-    date_of_birth = forms.DateField(widget=DateInput())
+    date_of_birth = DateField(widget=DateInput())
 
 
 class ExistingPatientEnrollmentForm(CMDataFields, EnrollmentFields):

@@ -256,6 +256,15 @@ class Enrollment(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["cpss_provider", "status"], name="cm_enrollments_cpss_status_idx"),
+            # The CM list's sort orders (cm_program.selectors.LIST_SORTS), so a page reads
+            # its rows in order instead of sorting every enrollment.
+            models.Index(
+                fields=["status", "-enrollment_date", "id"], name="cm_enrollments_status_sort_idx"
+            ),
+            models.Index(fields=["enrollment_date", "id"], name="cm_enrollments_date_sort_idx"),
+            models.Index(fields=["total_points", "id"], name="cm_enrollments_points_sort_idx"),
+            # The pod filter's choices (cm_program.selectors.pods_in_use).
+            models.Index(fields=["pod_assignment"], name="cm_enrollments_pod_idx"),
         ]
 
     def __str__(self):

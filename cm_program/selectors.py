@@ -1,9 +1,12 @@
 """Reads for the CPSS pages. Every patient read is scoped by ``visible_to(user)``."""
 
+import contextlib
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from cm_program.models import (
@@ -16,6 +19,8 @@ from cm_program.models import (
     SupervisorRequest,
     sees_every_cm_patient,
 )
+from cm_program.validators import normalize_us_phone
+from identity.dates import parse_date
 from identity.matching import Candidate, find_candidates, review_min_score
 from identity.models import NormalizeName, PatientCanonical
 from identity.normalization import normalize_name
@@ -55,18 +60,82 @@ def people_in_cm_hidden_from(user, *, pks) -> set:
     return in_cm - visible
 
 
-def enrollment_list(*, user):
-    """One row per enrollment, everything a list row shows joined in: a constant query count."""
+# The list's sort orders: each one an index serves (cm_program 0007 and identity's name and date
+# of birth indexes), so a page costs the same at 1,000 or 100,000 enrollments. The last keys
+# only break ties. "-<key>" reverses every column (a backward scan of the same index).
+LIST_SORTS = {
+    "name": (
+        "canonical_patient__last_name_normalized",
+        "canonical_patient__first_name_normalized",
+        "canonical_patient_id",
+        "id",
+    ),
+    "dob": ("canonical_patient__date_of_birth", "canonical_patient_id", "id"),
+    "status": ("status", "-enrollment_date", "id"),
+    # Enrollments without a CPSS sort last, so the join stays outer: this one is a top-N sort
+    # of the visible rows (a CPSS's own caseload is small; a supervisor's is everyone).
+    "cpss": ("cpss_provider__last_name", "cpss_provider__first_name", "cpss_provider_id", "id"),
+    "enrolled": ("enrollment_date", "id"),
+    "points": ("total_points", "id"),
+}
+LIST_DEFAULT_SORT = "name"
+# Only what a row shows: no CM record, no notes, no Medicaid verification.
+LIST_COLUMNS = (
+    "id", "status", "total_points", "current_streak", "pod_assignment", "enrollment_date",
+    "canonical_patient_id", "cm_program_id", "cpss_provider_id",
+    "canonical_patient__first_name", "canonical_patient__last_name",
+    "canonical_patient__date_of_birth",
+    "cm_program__name",
+    "cpss_provider__first_name", "cpss_provider__last_name",
+)  # fmt: skip
+
+
+def list_ordering(sort: str) -> tuple[str, ...]:
+    """The ORDER BY of a sort key ("name", "-points", ...); an unknown key sorts by name."""
+    key = sort.removeprefix("-")
+    if key not in LIST_SORTS:
+        return LIST_SORTS[LIST_DEFAULT_SORT]
+    if not sort.startswith("-"):
+        return LIST_SORTS[key]
+    return tuple(f[1:] if f.startswith("-") else f"-{f}" for f in LIST_SORTS[key])
+
+
+def enrollment_list(*, user, sort: str = LIST_DEFAULT_SORT):
+    """One row per enrollment, with only the columns a row shows joined in: a constant query
+    count, and an order an index serves (LIST_SORTS)."""
     return (
         Enrollment.objects.visible_to(user)
-        .select_related("canonical_patient", "cm_patient", "cm_program", "cpss_provider")
-        .order_by(
-            "canonical_patient__last_name",
-            "canonical_patient__first_name",
-            "cm_program__name",
-            "id",
-        )
+        # A condition on the person makes their join an inner one, which PostgreSQL may then
+        # drive from the name or date-of-birth index (an outer join must read every
+        # enrollment and sort). An enrollment without a person has no row to show anyway.
+        .filter(canonical_patient__date_of_birth__isnull=False)
+        .select_related("canonical_patient", "cm_program", "cpss_provider")
+        .only(*LIST_COLUMNS)
+        .order_by(*list_ordering(sort))
     )
+
+
+def pods_in_use(visible, *, every: bool) -> list[str]:
+    """The pods of the ``visible`` enrollments, sorted. When they are ``every`` enrollment, a
+    loose index scan (one probe of cm_enrollments_pod_idx per pod) instead of reading them all,
+    so the list's pod filter costs the same at any size."""
+    if not every:
+        return list(
+            visible.exclude(pod_assignment__isnull=True)
+            .exclude(pod_assignment="")
+            .order_by("pod_assignment")
+            .values_list("pod_assignment", flat=True)
+            .distinct()
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE pods(pod) AS ("
+            " SELECT min(pod_assignment) FROM cm_enrollments WHERE pod_assignment > ''"
+            " UNION ALL SELECT (SELECT min(pod_assignment) FROM cm_enrollments"
+            " WHERE pod_assignment > pods.pod) FROM pods WHERE pod IS NOT NULL)"
+            " SELECT pod FROM pods WHERE pod IS NOT NULL"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -366,28 +435,25 @@ def intakeq_link_confidence(*, intakeq_patient: IntakeQPatient) -> tuple[Decimal
     return Decimal("1.00"), ("canonical record made from this IntakeQ record",)
 
 
-def search_value(term: str):
-    """A name-or-DOB search term as a date when it is one, else normalized text."""
-    term = term.strip()
-    for parse in (
-        datetime.date.fromisoformat,
-        lambda t: datetime.datetime.strptime(t, "%m/%d/%Y").date(),  # noqa: DTZ007 - a date
-    ):
-        try:
-            return parse(term)
-        except ValueError:
-            continue
-    return normalize_name(term)
+def enrollment_search_q(term: str) -> Q:
+    """What the CM list's search box finds: a date of birth (any format parse_date reads), a
+    phone number, Medicaid ID or IntakeQ client id (a term with a digit), else name words.
 
-
-def name_or_dob_q(term: str, prefix: str = "canonical_patient__") -> Q:
-    value = search_value(term)
-    if isinstance(value, datetime.date):
-        return Q(**{f"{prefix}date_of_birth": value})
+    Applied to enrollments the user may see, so it finds only people on their caseload."""
+    term = " ".join(term.split())
+    if (date := parse_date(term)) is not None:
+        return Q(canonical_patient__date_of_birth=date)
+    if any(char.isdigit() for char in term):
+        q = Q(cm_patient__medicaid_id__iexact=term.replace(" ", "")) | Q(
+            canonical_patient__intakeq_link__intakeq_patient__intakeq_client_id=term
+        )
+        with contextlib.suppress(ValidationError):  # not a phone number
+            q |= Q(cm_patient__phone=normalize_us_phone(term))  # stored in that one format
+        return q
     q = Q()
-    for word in value.split():
-        q &= Q(**{f"{prefix}first_name_normalized__contains": word}) | Q(
-            **{f"{prefix}last_name_normalized__contains": word}
+    for word in normalize_name(term).split():
+        q &= Q(canonical_patient__first_name_normalized__contains=word) | Q(
+            canonical_patient__last_name_normalized__contains=word
         )
     return q
 

@@ -1,11 +1,16 @@
 from django.urls import path
 
-from cm_program import lifecycle_views, pod_views, supervisor_views, views
+from cm_program import lifecycle_views, list_views, pod_views, supervisor_views, views
 
 app_name = "cm"
 
 urlpatterns = [
-    path("patients/", views.PatientListView.as_view(), name="patient-list"),
+    path("patients/", list_views.PatientListView.as_view(), name="patient-list"),
+    path(
+        "patients/export.csv",
+        list_views.PatientListExportView.as_view(),
+        name="patient-list-export",
+    ),
     path("patients/enroll/new/", views.EnrollNewView.as_view(), name="enroll-new"),
     path("patients/enroll/existing/", views.EnrollExistingView.as_view(), name="enroll-existing"),
     path(

@@ -2,19 +2,16 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
+from access_log.recording import PatientKind, record_patient_view
 from cm_program import selectors, services
 from cm_program.drafts import add_errors, draft_redirect, errors_of, form_again
 from cm_program.enroll_views import EnrollExistingView, EnrollNewView
-from cm_program.filters import EnrollmentFilter
 from cm_program.forms import CMDataEditForm, EnrollmentReassignForm, EnrollmentStatusForm
 from cm_program.models import ALLOWED_STATUS_TRANSITIONS, Enrollment, ParticipationStatus
-from core.searches import search_params, search_query, search_redirect
 from staff.access import access_required
 
 __all__ = [
@@ -24,58 +21,13 @@ __all__ = [
     "EnrollmentStatusView",
     "PatientDetailView",
     "PatientEditView",
-    "PatientListView",
 ]
-
-PAGE_SIZES = (10, 25, 50, 100)
 
 
 def _add_service_errors(form, error: ValidationError) -> None:
     """A service's refusal on the form that is rendered again (drafts' rules, "already
     enrolled" included)."""
     add_errors(form, errors_of(error))
-
-
-@access_required("cm_program.view_enrollment")
-class PatientListView(View):
-    """The filters are posted and kept as a search id (core.searches): a name or date of birth
-    typed into them never reaches the URL. Logs every patient of the page shown."""
-
-    search_scope = "cm:patient-list"
-
-    def post(self, request):
-        filters = EnrollmentFilter.base_filters
-        return search_redirect(request, scope=self.search_scope, fields=filters, keep=["per_page"])
-
-    def get(self, request):
-        filterset = EnrollmentFilter(
-            search_params(request, scope=self.search_scope) or None,
-            queryset=selectors.enrollment_list(user=request.user),
-            user=request.user,
-        )
-        try:
-            per_page = int(request.GET.get("per_page", 25))
-        except ValueError:
-            per_page = 25
-        per_page = per_page if per_page in PAGE_SIZES else 25
-        page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
-        record_patients_viewed(
-            request,
-            patient_kind=PatientKind.CANONICAL,
-            patient_ids=[enrollment.canonical_patient_id for enrollment in page],
-        )
-        search = search_query(request)
-        return render(
-            request,
-            "cm/patient_list.html",
-            {
-                "filter": filterset,
-                "page": page,
-                "query": f"{search}&per_page={per_page}" if search else f"per_page={per_page}",
-                "per_page": per_page,
-                "page_sizes": PAGE_SIZES,
-            },
-        )
 
 
 @access_required("cm_program.view_patientcm")

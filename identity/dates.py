@@ -1,15 +1,88 @@
-"""Dates of birth as people mistype them: day and month swapped, digits transposed, one digit off.
+"""Dates of birth as people type them, and as people mistype them.
+
+``parse_date`` is the one date parser of every search box and date field (the CM list, the
+psychiatry search, the enrollment searches and forms): ISO (1992-03-22), US (03/22/1992,
+3-22-1992) and the format the pages show (Mar 22, 1992; March 22 1992). ``DateField`` is a form
+field that reads dates with it.
 
 ``date_of_birth_variants`` is the blocking key set of the matcher: each variant is a real date, so
-a lookup is ``date_of_birth IN (...)`` on an index rather than a scan.
+a lookup is ``date_of_birth IN (...)`` on an index rather than a scan. Its slips are day and month
+swapped, digits transposed, one digit off.
 """
 
 import datetime
 import functools
 import itertools
+import re
 from types import MappingProxyType
 
+from django import forms
+
 from identity.validators import EARLIEST_DATE_OF_BIRTH
+
+# Four-digit years only: "3/22/92" could be 1892, 1992 or 2092, and a birth date must not guess.
+_NUMERIC = (
+    re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"),
+    re.compile(r"(?P<month>\d{1,2})[/.-](?P<day>\d{1,2})[/.-](?P<year>\d{4})"),
+)
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+# "Mar 22, 1992" (how the pages show a date), "March 22 1992", "Mar. 22, 1992", "22 Mar 1992".
+_WORDS = (
+    re.compile(r"(?P<month>[a-z]+)\.? (?P<day>\d{1,2}),? (?P<year>\d{4})"),
+    re.compile(r"(?P<day>\d{1,2}) (?P<month>[a-z]+)\.?,? (?P<year>\d{4})"),
+)
+DATE_FORMATS_HELP = "e.g. Mar 22, 1992, 03/22/1992 or 1992-03-22"
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """The date ``text`` names in one of the accepted formats, else None (never raises)."""
+    text = " ".join(str(text).lower().split())
+    if len(text) > 20:
+        return None
+    for pattern in _NUMERIC:
+        if match := pattern.fullmatch(text):
+            return _date(match["year"], match["month"], match["day"])
+    for pattern in _WORDS:
+        if (match := pattern.fullmatch(text)) and match["month"] in _MONTHS:
+            return _date(match["year"], _MONTHS[match["month"]], match["day"])
+    return None
+
+
+def _date(year, month, day) -> datetime.date | None:
+    try:
+        return datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+class DateField(forms.DateField):
+    """A form date field that reads every format ``parse_date`` accepts (a date input sends ISO;
+    a typed or pasted date may be in any of them)."""
+
+    default_error_messages = {"invalid": f"Enter a real date, {DATE_FORMATS_HELP}."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        parsed = parse_date(value)
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
 
 EXACT = "exact"
 DAY_MONTH_SWAPPED = "dob_day_month_swapped"

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from identity.dates import DATE_FORMATS_HELP, DateField
 from identity.merging import KEEP, MERGE
 from identity.models import PatientCanonical
 from identity.selectors import canonical_patients_with_identity
@@ -78,7 +79,7 @@ class UnmergeForm(forms.Form):
 class CorrectionForm(forms.Form):
     first_name = forms.CharField()
     last_name = forms.CharField()
-    date_of_birth = forms.DateField(help_text="YYYY-MM-DD")
+    date_of_birth = DateField(help_text=DATE_FORMATS_HELP)
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Kept in the audit trail."
     )

@@ -19,6 +19,8 @@ EXPECTED_KEYS = {
     "patient_view.queries", "patient_view.p50_ms", "patient_view.p95_ms",
     "patient_list.queries", "patient_list.p50_ms", "patient_list.p95_ms",
     "patient_list.req_per_s",
+    "patient_list.built_p50_ms", "patient_list.built_p95_ms",
+    "patient_list.grown_p50_ms", "patient_list.grown_p95_ms",
     "find_candidates.queries", "find_candidates.p50_ms", "find_candidates.p95_ms",
     "find_or_create.1_worker", "find_or_create.8_workers",
     "find_candidates.p50_vs_before_ms", "find_candidates.p95_vs_before_ms",

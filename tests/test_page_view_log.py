@@ -53,6 +53,7 @@ ENROLLED = (("canonical", "canonical_patient"),)
 
 PATIENT_PAGES = {
     "cm:patient-list": Logged("CPSS Supervisor", ENROLLED),
+    "cm:patient-list-export": Logged("CPSS Supervisor", ENROLLED),
     "cm:patient-detail": Logged(
         "CPSS Supervisor", ENROLLED, kwargs=(("canonical_patient_id", "canonical_patient"),)
     ),

@@ -61,6 +61,8 @@ RULES = {
     "two-factor": rule(STAFF),
     # CPSS pages. The patient in `objects` is on another CPSS's caseload: a CPSS gets a 404.
     "cm:patient-list": rule({CPSS, SUPERVISOR, ADMIN}),
+    # The list's CSV export is for supervisors (view_all_cm_patients) and admins.
+    "cm:patient-list-export": rule({SUPERVISOR, ADMIN}),
     "cm:enroll-new": rule({CPSS, SUPERVISOR, ADMIN}),
     "cm:enroll-existing": rule({CPSS, SUPERVISOR, ADMIN}),
     "cm:patient-detail": rule(

@@ -1,0 +1,191 @@
+"""The CM patient list: search, filters, sort, page size, and its CSV export for supervisors.
+
+Every page costs about the same at 1,000 or 100,000 enrollments: the sort orders are ones an
+index serves (cm_program.selectors.LIST_SORTS), the rows carry only the columns shown, the count
+stops at LIST_COUNT_CAP, and no filter renders one option per CPSS.
+"""
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.views import View
+
+from access_log.recording import PatientKind, record_patients_viewed
+from cm_program import selectors
+from cm_program.filters import EnrollmentFilter
+from cm_program.models import Enrollment, ParticipationStatus
+from core.safe_csv import SafeWriter
+from core.searches import search_params, search_query, search_redirect
+from staff.access import access_required
+
+PAGE_SIZES = (25, 50, 100)
+LIST_COUNT_CAP = 1000  # rows the list counts; past it, "more than 1,000"
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` rows: counting every enrollment would make each page cost more as
+    the program grows. Past the cap the page says "more than" and asks for a filter."""
+
+    cap = LIST_COUNT_CAP
+
+    def __init__(self, object_list, per_page, *, count_queryset=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_queryset = object_list if count_queryset is None else count_queryset
+
+    @cached_property
+    def count(self):
+        return self.count_queryset.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    @property
+    def cap_display(self) -> str:
+        return f"{self.cap:,}"
+
+
+@access_required("cm_program.view_enrollment")
+class PatientListView(View):
+    """The filters are posted and kept as a search id (core.searches): a name, date of birth or
+    phone typed into them never reaches the URL; the page size and sort are no one's data and
+    stay in it. Logs every patient of the page shown."""
+
+    search_scope = "cm:patient-list"
+
+    def post(self, request):
+        filters = EnrollmentFilter.base_filters
+        return search_redirect(
+            request, scope=self.search_scope, fields=filters, keep=["per_page", "sort"]
+        )
+
+    def filtered(self, request, sort: str):
+        return EnrollmentFilter(
+            search_params(request, scope=self.search_scope) or None,
+            queryset=selectors.enrollment_list(user=request.user, sort=sort),
+            user=request.user,
+        )
+
+    def get(self, request):
+        sort = _list_sort(request)
+        filterset = self.filtered(request, sort)
+        try:
+            per_page = int(request.GET.get("per_page", PAGE_SIZES[0]))
+        except ValueError:
+            per_page = PAGE_SIZES[0]
+        per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[0]
+        # Counted on the enrollments alone, with the same filters: the rows' query joins the
+        # person for its sort, which would make the count hash every enrollment.
+        counted = Enrollment.objects.visible_to(request.user)
+        if filterset.is_bound and filterset.is_valid():
+            counted = filterset.filter_queryset(counted)
+        page = CappedPaginator(filterset.qs, per_page, count_queryset=counted).get_page(
+            request.GET.get("page")
+        )
+        record_patients_viewed(
+            request,
+            patient_kind=PatientKind.CANONICAL,
+            patient_ids=[enrollment.canonical_patient_id for enrollment in page],
+        )
+        search = search_query(request)
+        return render(
+            request,
+            "cm/patient_list.html",
+            {
+                "filter": filterset,
+                "page": page,
+                "search": search,
+                "query": "&".join(p for p in (search, f"per_page={per_page}&sort={sort}") if p),
+                "per_page": per_page,
+                "page_sizes": PAGE_SIZES,
+                "sort": sort,
+                "columns": _sort_links(sort),
+            },
+        )
+
+
+def _list_sort(request) -> str:
+    sort = request.GET.get("sort", selectors.LIST_DEFAULT_SORT)
+    return sort if sort.removeprefix("-") in selectors.LIST_SORTS else selectors.LIST_DEFAULT_SORT
+
+
+# The list's columns: (heading, sort key or None).
+LIST_HEADINGS = (
+    ("Name", "name"), ("Date of birth", "dob"), ("Program", None), ("Status", "status"),
+    ("CPSS", "cpss"), ("Pod", None), ("Points", "points"), ("Streak", None),
+    ("Enrolled", "enrolled"),
+)  # fmt: skip
+
+
+def _sort_links(sort: str) -> list[dict]:
+    """Each heading with the sort its link asks for: this column, reversed when it is current."""
+    columns = []
+    for heading, key in LIST_HEADINGS:
+        current = key is not None and sort.removeprefix("-") == key
+        descending = current and sort.startswith("-")
+        columns.append(
+            {
+                "heading": heading,
+                "key": key,
+                "next": (f"-{key}" if current and not descending else key) if key else None,
+                "aria_sort": ("descending" if descending else "ascending") if current else None,
+            }
+        )
+    return columns
+
+
+@access_required("cm_program.view_enrollment", "cm_program.view_all_cm_patients")
+class PatientListExportView(View):
+    """The list as filtered and sorted, every row, as CSV for supervisors (core.safe_csv: no cell
+    is read as a formula). Every patient exported is logged as viewed."""
+
+    def get(self, request):
+        sort = _list_sort(request)
+        filterset = PatientListView().filtered(request, sort)
+        rows = list(
+            filterset.qs.values_list(
+                "canonical_patient_id",
+                "canonical_patient__last_name",
+                "canonical_patient__first_name",
+                "canonical_patient__date_of_birth",
+                "cm_program__name",
+                "status",
+                "cpss_provider__first_name",
+                "cpss_provider__last_name",
+                "pod_assignment",
+                "total_points",
+                "current_streak",
+                "enrollment_date",
+            )
+        )
+        record_patients_viewed(
+            request,
+            patient_kind=PatientKind.CANONICAL,
+            patient_ids=list(dict.fromkeys(row[0] for row in rows)),
+        )
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        today = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="cm-patients-{today}.csv"'
+        writer = SafeWriter(response)
+        writer.writerow(EXPORT_HEADINGS)
+        statuses = dict(ParticipationStatus.choices)
+        for _, last, first, dob, program, status, cpss_first, cpss_last, *rest in rows:
+            pod, points, streak, enrolled = rest
+            writer.writerow(
+                [
+                    last, first, dob.isoformat() if dob else "", program,
+                    statuses.get(status, status or ""),
+                    " ".join(n for n in (cpss_first, cpss_last) if n),
+                    pod, points, streak,
+                    timezone.localdate(enrolled).isoformat() if enrolled else "",
+                ]
+            )  # fmt: skip
+        return response
+
+
+EXPORT_HEADINGS = (
+    "Last name", "First name", "Date of birth", "Program", "Status", "CPSS", "Pod", "Points",
+    "Streak", "Enrollment date",
+)  # fmt: skip
