@@ -35,7 +35,7 @@ def test_spellings_that_differ_in_case_or_spaces_fold_into_one_pod():
 
 
 def test_the_data_migration_folds_with_its_historical_models():
-    migration = importlib.import_module("cm_program.migrations.0008_pods")
+    migration = importlib.import_module("cm_program.migrations.0009_pods")
     program = ContingencyManagementFactory(pod_a=None, pod_b=None)
     EnrollmentFactory(cm_program=program, pod_assignment="pod c")
 
