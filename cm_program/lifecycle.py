@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from cm_program import selectors
 from cm_program.models import Enrollment, EnrollmentStatusChange, ParticipationStatus
 from cm_program.services import (
     cpss_assignment_check,
@@ -178,10 +179,7 @@ def cpss_caseload_move(
         provider = ProviderCM.objects.select_for_update().get(pk=provider.pk)
         if provider.status != ProviderCM.Status.ACTIVE:
             raise ValidationError({"to_providers": f"{provider} is inactive."})
-        active = Enrollment.objects.filter(
-            cpss_provider=provider, status=ParticipationStatus.ACTIVE
-        ).count()
-        room[provider] = _spare(provider, active)
+        room[provider] = _spare(provider, selectors.cpss_active_count(provider=provider))
     active_moves = [e for e in enrollments if e.status == ParticipationStatus.ACTIVE]
     free = sum(min(r, len(active_moves)) for r in room.values())
     if free < len(active_moves):

@@ -515,12 +515,16 @@ def supervisor_request_page(*, user, supervisor_request: SupervisorRequest):
     return SupervisorRequestPage(supervisor_request, choices, enrollments)
 
 
+def cpss_active_count(*, provider) -> int:
+    """The CPSS's active enrollments: what their maximum caseload limits."""
+    return Enrollment.objects.filter(
+        cpss_provider=provider, status=ParticipationStatus.ACTIVE
+    ).count()
+
+
 def cpss_caseload_is_full(*, provider) -> bool:
     """Whether one more active enrollment would pass the CPSS's maximum caseload (a read, no
     lock: services.cpss_assignment_check decides when assigning)."""
     if provider is None or provider.max_caseload is None:
         return False
-    active = Enrollment.objects.filter(
-        cpss_provider=provider, status=ParticipationStatus.ACTIVE
-    ).count()
-    return active >= provider.max_caseload
+    return cpss_active_count(provider=provider) >= provider.max_caseload

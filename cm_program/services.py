@@ -21,7 +21,7 @@ from cm_program.models import (
     PatientCM,
 )
 from cm_program.pods import pod_for_enrollment
-from cm_program.selectors import people_in_cm_hidden_from
+from cm_program.selectors import cpss_active_count, people_in_cm_hidden_from
 from identity.models import PatientCanonical
 from identity.services import find_or_create_canonical_patient
 from intakeq_link.models import IntakeQPatient, PatientIntakeQLink
@@ -158,9 +158,7 @@ def cpss_assignment_check(*, provider: ProviderCM) -> ProviderCM:
             {"cpss_provider": f"{locked} is inactive and cannot be assigned patients."}
         )
     if locked.max_caseload is not None:
-        active = Enrollment.objects.filter(
-            cpss_provider=locked, status=ParticipationStatus.ACTIVE
-        ).count()
+        active = cpss_active_count(provider=locked)
         if active >= locked.max_caseload:
             raise ValidationError(
                 {
