@@ -80,3 +80,20 @@ def staff_user():
         return user
 
     return make
+
+
+@pytest.fixture
+def cpss(client):
+    """A CPSS (Maria Lopez), signed in."""
+    from tests.factories import CPSSFactory
+
+    provider = CPSSFactory(first_name="Maria", last_name="Lopez")
+    client.force_login(provider.user)
+    return provider
+
+
+@pytest.fixture
+def program():
+    from tests.factories import ContingencyManagementFactory
+
+    return ContingencyManagementFactory(name="Stimulant CM")

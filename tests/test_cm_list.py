@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from access_log.models import PatientAccessLog
 from identity.dates import DateField, parse_date
-from tests import test_cm_views
 from tests.factories import (
     CPSSFactory,
     EnrollmentFactory,
@@ -21,7 +20,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-cpss = test_cm_views.cpss  # the fixture: a CPSS signed in
 
 MARCH_22 = datetime.date(1992, 3, 22)
 

@@ -12,7 +12,6 @@ from cm_program.models import Enrollment, PatientCM
 from identity.models import PatientCanonical
 from intakeq_link.models import PatientIntakeQLink
 from tests.factories import (
-    ContingencyManagementFactory,
     CPSSFactory,
     EnrollmentFactory,
     IntakeQPatientFactory,
@@ -21,18 +20,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cpss(client):
-    provider = CPSSFactory(first_name="Maria", last_name="Lopez")
-    client.force_login(provider.user)
-    return provider
-
-
-@pytest.fixture
-def program():
-    return ContingencyManagementFactory(name="Stimulant CM")
 
 
 def _new_patient_post(program, cpss, **overrides):

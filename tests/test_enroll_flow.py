@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from cm_program.models import Enrollment, PatientCM
 from tests.factories import (
-    ContingencyManagementFactory,
     CPSSFactory,
     EnrollmentFactory,
     IntakeQPatientFactory,
@@ -25,18 +24,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 DOB = datetime.date(1992, 3, 22)
-
-
-@pytest.fixture
-def cpss(client):
-    provider = CPSSFactory(first_name="Maria", last_name="Lopez")
-    client.force_login(provider.user)
-    return provider
-
-
-@pytest.fixture
-def program():
-    return ContingencyManagementFactory(name="Stimulant CM")
 
 
 def _details(program, cpss, **overrides):

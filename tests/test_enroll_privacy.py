@@ -41,11 +41,6 @@ def cpss(client):
 
 
 @pytest.fixture
-def program():
-    return ContingencyManagementFactory(name="Stimulant CM")
-
-
-@pytest.fixture
 def theirs():
     """Jessica Martinez, on another CPSS's caseload, with a CM record."""
     # Closed to new enrollments, so no form lists it: only a leak would show its name.
