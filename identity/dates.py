@@ -102,42 +102,48 @@ DATE_FACTORS = {
     DIFFERENT: 0.35,
 }
 _DECADE_POSITIONS = {0, 1, 2}  # YYYY: thousands, hundreds, tens
-
-
-def _digits(value: datetime.date) -> str:
-    return value.strftime("%Y%m%d")
-
-
-def _from_digits(digits: str) -> datetime.date | None:
-    try:
-        value = datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    except ValueError:
-        return None
-    return value if value >= EARLIEST_DATE_OF_BIRTH else None
+# Each digit of YYYYMMDD as (part of (year, month, day), place value): a slip is computed on the
+# numbers, not by rebuilding and parsing strings, since each lookup makes a hundred of them.
+_DIGIT_PLACES = ((0, 1000), (0, 100), (0, 10), (0, 1), (1, 10), (1, 1), (2, 10), (2, 1))
 
 
 @functools.lru_cache(maxsize=1024)
 def date_of_birth_variants(value: datetime.date) -> MappingProxyType:
-    """Every real date one common slip away from ``value``, with the kind of slip (exact first)."""
-    digits = _digits(value)
+    """Every real date one common slip away from ``value``, with the kind of slip (exact first).
+
+    A date two slips could reach keeps the first kind found: day and month swapped, then two
+    digits transposed, then one digit off.
+    """
+    digits = [int(digit) for digit in f"{value.year:04d}{value.month:02d}{value.day:02d}"]
     variants: dict[datetime.date, str] = {value: EXACT}
 
-    def add(candidate_digits: str, kind: str) -> None:
-        candidate = _from_digits(candidate_digits)
-        if candidate is not None and candidate not in variants:
+    def add(kind: str, *changes: tuple[int, int]) -> None:
+        """Record the date with each (digit position, new digit) of ``changes`` applied."""
+        parts = [value.year, value.month, value.day]
+        for position, digit in changes:
+            part, place = _DIGIT_PLACES[position]
+            parts[part] += (digit - digits[position]) * place
+        year, month, day = parts
+        # Most slips give an impossible month or day: refused before the (slow) exception path.
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return
+        try:
+            candidate = datetime.date(year, month, day)
+        except ValueError:  # year 0, or a day the month does not have
+            return
+        if candidate >= EARLIEST_DATE_OF_BIRTH and candidate not in variants:
             variants[candidate] = kind
 
-    add(digits[:4] + digits[6:] + digits[4:6], DAY_MONTH_SWAPPED)
+    # Day and month swapped: MMDD read as DDMM.
+    add(DAY_MONTH_SWAPPED, (4, digits[6]), (5, digits[7]), (6, digits[4]), (7, digits[5]))
     for i, j in itertools.combinations(range(8), 2):
         if digits[i] != digits[j]:
-            swapped = list(digits)
-            swapped[i], swapped[j] = swapped[j], swapped[i]
-            add("".join(swapped), TRANSPOSED)
+            add(TRANSPOSED, (i, digits[j]), (j, digits[i]))
     for position in range(8):
-        for digit in "0123456789":
+        kind = DECADE_DIGIT if position in _DECADE_POSITIONS else ONE_DIGIT
+        for digit in range(10):
             if digit != digits[position]:
-                kind = DECADE_DIGIT if position in _DECADE_POSITIONS else ONE_DIGIT
-                add(digits[:position] + digit + digits[position + 1 :], kind)
+                add(kind, (position, digit))
     return MappingProxyType(variants)
 
 

@@ -10,18 +10,19 @@ best first, each with a score from 0.00 to 1.00 and the reasons that made it.
 
 Two steps, as record linkage does it:
 
-1. **Blocking** (identity.blocking: every source in one SQL statement, compiled once, on
-   indexes): records whose date of birth is the query's or one common slip away from it
-   (``identity.dates.date_of_birth_variants``: day/month swapped, two digits transposed, one
-   digit off), plus, for canonical patients, the same normalized name with any date of birth (so
-   a father or son shows up as a *low* candidate, explained).
+1. **Blocking** (identity.blocking: every source's database function in one SQL statement,
+   plans kept by PL/pgSQL, on covering indexes): records whose date of birth is the query's or
+   one common slip away from it (``identity.dates.date_of_birth_variants``: day/month swapped,
+   two digits transposed, one digit off), plus, for canonical patients, the same normalized
+   name with any date of birth (so a father or son shows up as a *low* candidate, explained).
 2. **Scoring** (here, in Python): first a gate (``_viable``) keeps only the records that can
    reach MIN_CANDIDATE_SCORE: the same first name, or the query's last name strong against the
-   record's last or first name, found for the whole block in one ``rapidfuzz.process`` call
-   per name list, in C. The few left are scored one by one: each name is compared with
-   rapidfuzz/jellyfish and the nickname table (identity.names), both name orders are tried, and
-   the date difference scales the result. Phone and email, when both sides have them, raise or
-   lower it (``same_phone``, ``same_email``). The reasons say which rules fired.
+   record's last or first name, found for the block's distinct names in one
+   ``rapidfuzz.process`` call per scorer, in C. The few left are scored one by one: each name
+   is compared with rapidfuzz/jellyfish and the nickname table (identity.names), both name
+   orders are tried, and the date difference scales the result. Phone and email, when both
+   sides have them, raise or lower it (``same_phone``, ``same_email``). The reasons say which
+   rules fired.
 """
 
 import datetime
@@ -279,13 +280,15 @@ def _viable(query: _Query, names_normalized: list[tuple[str, str]]) -> list[int]
     against the record's *first* name. So a record is worth scoring only if its first name is
     the query's, or the query's last name is strong against its last or its first name.
     """
+    # First and last names in one list, each name once: a block repeats common names, and the
+    # query's last name is tested against both (one rapidfuzz call per scorer, not two).
+    distinct = list(dict.fromkeys(name for pair in names_normalized for name in pair))
+    strong = {distinct[index] for index in _strong_against(query.last, distinct)}
     first_compact = query.first.replace(" ", "")
-    strong = _strong_against(query.last, [first for first, _ in names_normalized])
-    strong |= _strong_against(query.last, [last for _, last in names_normalized])
     return [
         index
-        for index, (first, _) in enumerate(names_normalized)
-        if index in strong or first.replace(" ", "") == first_compact
+        for index, (first, last) in enumerate(names_normalized)
+        if first in strong or last in strong or first.replace(" ", "") == first_compact
     ]
 
 
@@ -312,12 +315,14 @@ def _strong_against(query_last: str, choices: list[str]) -> set[int]:
         )
         if jellyfish.metaphone(compact[index]) == sound
     )
-    if " " in query_last or any(" " in choice for choice in choices):
-        strong.update(
-            index
-            for index, choice in enumerate(choices)
-            if names.last_name_tokens_overlap(query_last, choice)
-        )
+    # A name gains or loses a part only if one side has two parts: with one part in the query,
+    # only the choices with a space need the (slow, per pair) token comparison.
+    query_has_parts = " " in query_last
+    strong.update(
+        index
+        for index, choice in enumerate(choices)
+        if (query_has_parts or " " in choice) and names.last_name_tokens_overlap(query_last, choice)
+    )
     return strong
 
 

@@ -9,8 +9,8 @@ class IntakeqLinkConfig(AppConfig):
     def ready(self):
         from identity.matching import register_candidate_source
         from identity.merging import register_merge_mover
-        from intakeq_link.matching import INTAKEQ, intakeq_block
+        from intakeq_link.matching import INTAKEQ, INTAKEQ_BLOCK_FUNCTION
         from intakeq_link.movers import IntakeQLinkMover
 
-        register_candidate_source(INTAKEQ, intakeq_block)
+        register_candidate_source(INTAKEQ, INTAKEQ_BLOCK_FUNCTION)
         register_merge_mover("intakeq_link", IntakeQLinkMover())

@@ -201,3 +201,11 @@ def test_the_admin_offers_no_delete_of_an_enrollment_whose_history_is_permanent(
     client.force_login(staff_user("Admin"))
     response = client.get(reverse("admin:cm_program_enrollment_delete", args=[enrollment.pk]))
     assert response.status_code == 403
+
+
+def test_site_role_runs_the_matchers_block_functions(as_app):
+    rows = as_app.execute(
+        "SELECT count(*) FROM cm_canonical_block('ana', 'reyes', '{1990-01-01}'::date[]), "
+        "cm_intakeq_block('ana', 'reyes', '{1990-01-01}'::date[])"
+    ).fetchone()
+    assert rows == (0,)
