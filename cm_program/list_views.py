@@ -5,9 +5,13 @@ index serves (cm_program.selectors.LIST_SORTS), the rows carry only the columns 
 stops at LIST_COUNT_CAP, and no filter renders one option per CPSS.
 """
 
+import datetime
+from dataclasses import dataclass
+
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views import View
@@ -90,12 +94,16 @@ class PatientListView(View):
             patient_ids=[enrollment.canonical_patient_id for enrollment in page],
         )
         search = search_query(request)
+        detail_url = reverse(
+            "cm:patient-detail", kwargs={"canonical_patient_id": PERSON_PLACEHOLDER}
+        )
         return render(
             request,
             "cm/patient_list.html",
             {
                 "filter": filterset,
                 "page": page,
+                "rows": [ListRow.of(enrollment, detail_url=detail_url) for enrollment in page],
                 "search": search,
                 "query": "&".join(p for p in (search, f"per_page={per_page}&sort={sort}") if p),
                 "per_page": per_page,
@@ -104,6 +112,54 @@ class PatientListView(View):
                 "columns": _sort_links(sort),
             },
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """One row of the list, as text. Formatted here rather than by template filters: at 25 to
+    100 rows, the filters' lookups (formats, translations, a URL per row) were half the cost of
+    the page."""
+
+    url: str
+    name: str
+    date_of_birth: str
+    program: str
+    status: str
+    status_label: str
+    cpss: str
+    pod: str
+    points: int
+    streak: int
+    enrolled: str
+
+    @classmethod
+    def of(cls, enrollment: Enrollment, *, detail_url: str) -> "ListRow":
+        """``detail_url``: the patient page's URL with PERSON_PLACEHOLDER for the person."""
+        person = enrollment.canonical_patient
+        enrolled = enrollment.enrollment_date
+        return cls(
+            url=detail_url.replace(PERSON_PLACEHOLDER, str(enrollment.canonical_patient_id)),
+            name=f"{person.last_name}, {person.first_name}",
+            date_of_birth=display_date(person.date_of_birth),
+            program=enrollment.cm_program.name,
+            status=enrollment.status,
+            status_label=enrollment.get_status_display(),
+            cpss=str(enrollment.cpss_provider) if enrollment.cpss_provider_id else "—",
+            pod=enrollment.pod_assignment or "—",
+            points=enrollment.total_points,
+            streak=enrollment.current_streak,
+            enrolled=display_date(enrolled and timezone.localdate(enrolled)),
+        )
+
+
+# Reversed once per page, not once per row.
+PERSON_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def display_date(value: datetime.date | None) -> str:
+    """The pages' one date format, as the ``date:"M j, Y"`` filter writes it (Mar 22, 1992)."""
+    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}" if value else ""
 
 
 def _list_sort(request) -> str:

@@ -6,9 +6,11 @@ import datetime
 import io
 
 import pytest
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 
 from access_log.models import PatientAccessLog
+from cm_program.list_views import display_date
 from identity.dates import DateField, parse_date
 from tests.factories import (
     CPSSFactory,
@@ -233,3 +235,25 @@ def test_the_export_link_is_shown_to_supervisors_only(client, cpss):
     assert export not in client.get(reverse("cm:patient-list")).content.decode()
     client.force_login(StaffUserFactory(group="CPSS Supervisor"))
     assert export in client.get(reverse("cm:patient-list")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "day", [datetime.date(1992, 3, 22), datetime.date(2001, 12, 1), datetime.date(1950, 5, 9)]
+)
+def test_the_list_writes_dates_as_the_other_pages_date_filter_does(day):
+    assert display_date(day) == date_filter(day, "M j, Y")
+
+
+def test_each_row_shows_the_person_and_links_to_their_page(client, cpss):
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss,
+        cm_patient__canonical_patient__first_name="Lena",
+        cm_patient__canonical_patient__last_name="Okafor",
+        cm_patient__canonical_patient__date_of_birth=datetime.date(1988, 7, 4),
+    )
+    page = client.get(reverse("cm:patient-list")).content.decode()
+    url = reverse(
+        "cm:patient-detail", kwargs={"canonical_patient_id": enrollment.canonical_patient_id}
+    )
+    assert f'<a href="{url}">Okafor, Lena</a>' in page
+    assert "Jul 4, 1988" in page

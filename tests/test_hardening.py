@@ -7,19 +7,22 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cmproject.logging import RedactRequestFilter
+from staff.middleware import REFRESHED_AT_SESSION_KEY, SESSION_REFRESH_SECONDS
 from tests.factories import IntakeQPatientFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,12 +64,24 @@ def test_an_idle_session_ends_after_fifteen_minutes(client, staff_user):
 
 
 @pytest.mark.django_db
-def test_each_request_pushes_the_idle_timeout_back(client, staff_user):
+def test_a_request_a_minute_after_the_last_pushes_the_idle_timeout_back(client, staff_user):
     client.force_login(staff_user("CPSS"))
+    session = client.session
+    session[REFRESHED_AT_SESSION_KEY] = int(time.time()) - SESSION_REFRESH_SECONDS
+    session.save()
     Session.objects.update(expire_date=timezone.now() + datetime.timedelta(minutes=1))
     client.get(reverse("home"))
     session = Session.objects.get(session_key=client.session.session_key)
     assert session.expire_date > timezone.now() + datetime.timedelta(minutes=10)
+
+
+@pytest.mark.django_db
+def test_requests_within_a_minute_do_not_write_the_session(client, staff_user):
+    client.force_login(staff_user("CPSS"))
+    client.get(reverse("home"))  # the first request after sign-in writes it
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("home"))
+    assert not [q for q in queries.captured_queries if 'UPDATE "django_session"' in q["sql"]]
 
 
 @pytest.mark.django_db

@@ -220,7 +220,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 SESSION_COOKIE_AGE = 15 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle timeout slides with activity, written at most once a minute (staff.middleware).
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # However active, a session ends this long after sign-in (staff.middleware).
 CM_SESSION_ABSOLUTE_AGE = 12 * 60 * 60
