@@ -172,7 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username/address is refused before the password is checked.
     "staff.auth_backends.ThrottledBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "staff.auth_backends.PermissionsBackend",
 ]
 
 LOGIN_URL = "login"
