@@ -12,6 +12,7 @@ summary, "already enrolled", and the list's sort, page size, phone search and ex
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -338,6 +339,7 @@ def test_a_supervisor_enrolling_a_withdrawn_person_is_led_to_re_enroll_them(
 
     page.get_by_label("Same person: Ana Reyes").check()
     page.get_by_role("button", name="Enroll", exact=True).click()
+    arrive(page, "Enroll a new CM patient")
     see(page, "already enrolled in")
     assert page.get_by_role("link", name="Open their page").is_visible()
     page.get_by_role("link", name="re-enroll them").click()
@@ -432,3 +434,108 @@ def test_a_supervisor_adds_a_pod_and_enrolls_a_patient_into_it(phone_as, live_se
     page.get_by_role("button", name="Enroll", exact=True).click()
     arrive(page, "Noor Aziz")
     assert Enrollment.objects.get().pod_assignment == "Pod North"
+
+
+# --- Dead ends 6, 7 and 12: enrolling through the duplicate check, and back -----------------
+
+
+def test_a_cpss_enrolls_a_known_person_through_the_duplicate_check(phone_as, live_server):
+    cpss = CPSSFactory(first_name="Maria", last_name="Lopez")
+    program = ContingencyManagementFactory(name="Stimulant CM")
+    known = EnrollmentFactory(
+        cpss_provider=cpss,
+        cm_patient__canonical_patient=PatientCanonicalFactory(
+            first_name="Jessica", last_name="Martinez", date_of_birth=datetime.date(1992, 3, 22)
+        ),
+    )
+    page = phone_as(cpss.user)
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Enroll a new patient").click()
+    arrive(page, "Enroll a new CM patient")
+    _type_new_patient(
+        page,
+        first_name="Jessica",
+        last_name="Martinez",
+        date_of_birth="1992-03-22",
+        program=program,
+        phone="801 555 0123",
+    )
+
+    assert page.get_by_role("heading", name="Likely the same person").is_visible()
+    see(page, "What will be enrolled")
+    page.get_by_label("Same person: Jessica Martinez").check()
+    page.get_by_role("button", name="Enroll", exact=True).click()
+    arrive(page, "Jessica Martinez")
+    see(page, "Jessica Martinez is enrolled in Stimulant CM.")
+    assert page.get_by_role("heading", name="Stimulant CM").is_visible()
+
+    # Back: the summary, then the form, as typed (GET pages: no resubmission page). Sending it
+    # again finds them "already enrolled", with the way to their page.
+    page.go_back()
+    arrive(page, "Enroll a new CM patient")
+    see(page, "Mar 22, 1992")
+    page.go_back()
+    arrive(page, "Enroll a new CM patient")
+    assert page.get_by_label("Date of birth").input_value() == "1992-03-22"
+    assert page.get_by_label("First name").input_value() == "Jessica"
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Same person: Jessica Martinez").check()
+    page.get_by_role("button", name="Enroll", exact=True).click()
+    arrive(page, "Enroll a new CM patient")
+    see(page, "already enrolled in")
+    page.get_by_role("link", name="Open their page").click()
+    arrive(page, "Jessica Martinez")
+    assert Enrollment.objects.filter(canonical_patient=known.canonical_patient).count() == 2
+
+
+# --- Dead ends 13 and 14: the list's sort, page size, phone search and export ----------------
+
+
+def test_a_cpss_sorts_sizes_and_searches_their_list_by_phone(phone_as, live_server):
+    cpss = CPSSFactory()
+    EnrollmentFactory.create_batch(25, cpss_provider=cpss)
+    EnrollmentFactory(
+        cpss_provider=cpss,
+        total_points=120,
+        cm_patient__phone="(801) 555-0123",
+        **person("Jessica", "Martinez"),
+    )
+    page = phone_as(cpss.user)
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="CM patients").first.click()
+    arrive(page, "CM patients")
+    see(page, "Page 1 of 2 · 26 enrollments")
+
+    page.get_by_role("link", name="50", exact=True).click()
+    arrive(page, "CM patients")
+    see(page, "Page 1 of 1 · 26 enrollments")
+    page.get_by_role("link", name="Points").click()
+    page.get_by_role("link", name="Points ↑").click()
+    arrive(page, "CM patients")
+    assert page.locator("th[aria-sort=descending]").inner_text() == "Points ↓"
+    first_row = page.locator("tbody tr").first
+    assert first_row.get_by_role("link").inner_text() == "Martinez, Jessica"
+
+    page.get_by_label("Name, date of birth, phone").fill("801-555-0123")
+    page.get_by_role("button", name="Filter").click()
+    arrive(page, "CM patients")
+    see(page, "Page 1 of 1 · 1 enrollment")
+    assert page.get_by_role("link", name="Martinez, Jessica").is_visible()
+    assert "555" not in page.url  # the search is kept server-side (issue 11)
+
+
+def test_a_supervisor_exports_the_filtered_list_as_csv(phone_as, live_server, role):
+    EnrollmentFactory(**person("Ana", "Reyes"))
+    EnrollmentFactory(**person("Lena", "Park"))
+    page = phone_as(role("CPSS Supervisor"))
+    page.goto(live_server.url + reverse("cm:patient-list"))
+    arrive(page, "CM patients")
+    page.get_by_label("Name, date of birth, phone").fill("Reyes")
+    page.get_by_role("button", name="Filter").click()
+    arrive(page, "CM patients")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Last name,First name,Date of birth")
+    assert [line.split(",")[:2] for line in lines[1:]] == [["Reyes", "Ana"]]
