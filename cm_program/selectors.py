@@ -79,14 +79,15 @@ LIST_SORTS = {
     "points": ("total_points", "id"),
 }
 LIST_DEFAULT_SORT = "name"
-# Only what a row shows: no CM record, no notes, no Medicaid verification.
+# Only what a row shows (no CM record, no notes, no Medicaid verification), as plain values:
+# building four model instances per row cost more than the query.
 LIST_COLUMNS = (
-    "id", "status", "total_points", "current_streak", "pod_assignment", "enrollment_date",
-    "canonical_patient_id", "cm_program_id", "cpss_provider_id",
-    "canonical_patient__first_name", "canonical_patient__last_name",
+    "id", "canonical_patient_id",
+    "canonical_patient__last_name", "canonical_patient__first_name",
     "canonical_patient__date_of_birth",
-    "cm_program__name",
+    "cm_program__name", "status",
     "cpss_provider__first_name", "cpss_provider__last_name",
+    "pod_assignment", "total_points", "current_streak", "enrollment_date",
 )  # fmt: skip
 
 
@@ -101,17 +102,16 @@ def list_ordering(sort: str) -> tuple[str, ...]:
 
 
 def enrollment_list(*, user, sort: str = LIST_DEFAULT_SORT):
-    """One row per enrollment, with only the columns a row shows joined in: a constant query
-    count, and an order an index serves (LIST_SORTS)."""
+    """One row per enrollment, tuples of LIST_COLUMNS: a constant query count, and an order an
+    index serves (LIST_SORTS)."""
     return (
         Enrollment.objects.visible_to(user)
         # A condition on the person makes their join an inner one, which PostgreSQL may then
         # drive from the name or date-of-birth index (an outer join must read every
         # enrollment and sort). An enrollment without a person has no row to show anyway.
         .filter(canonical_patient__date_of_birth__isnull=False)
-        .select_related("canonical_patient", "cm_program", "cpss_provider")
-        .only(*LIST_COLUMNS)
         .order_by(*list_ordering(sort))
+        .values_list(*LIST_COLUMNS)
     )
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from access_log.models import PatientAccessLog
 from cm_program.list_views import display_date
+from cm_program.models import Enrollment
 from identity.dates import DateField, parse_date
 from tests.factories import (
     CPSSFactory,
@@ -33,9 +34,14 @@ def supervisor(client):
     return user
 
 
+def _enrollments(page) -> list:
+    """The enrollments a list page shows, in its order (its rows are text)."""
+    return [Enrollment.objects.get(pk=row.enrollment_id) for row in page.object_list]
+
+
 def _rows(client, **params):
     response = client.post(reverse("cm:patient-list"), params, follow=True)
-    return list(response.context["page"].object_list)
+    return _enrollments(response.context["page"])
 
 
 @pytest.mark.parametrize(
@@ -118,7 +124,7 @@ def test_the_enroll_existing_search_reads_the_shown_date_format(client, cpss):
 
 def _sorted(client, sort):
     response = client.get(reverse("cm:patient-list"), {"sort": sort})
-    return list(response.context["page"].object_list)
+    return _enrollments(response.context["page"])
 
 
 def test_the_list_sorts_by_each_column_both_ways(client, cpss):

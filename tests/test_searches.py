@@ -71,7 +71,8 @@ def test_the_search_id_gives_the_same_results_again(name, role, data, client, st
 def test_the_search_filters_the_cm_list(client, staff_user, people):
     client.force_login(staff_user("CPSS Supervisor"))
     response = client.post(reverse("cm:patient-list"), {"q": "Zyxwardson"}, follow=True)
-    assert [e.canonical_patient for e in response.context["page"]] == [people["canonical"]]
+    rows = response.context["page"]
+    assert [row.canonical_patient_id for row in rows] == [people["canonical"].pk]
 
 
 def test_a_search_id_means_nothing_in_another_session(client, staff_user, people):
