@@ -12,6 +12,13 @@ from cm_program.selectors import enrollment_search_q, pods_in_use
 from providers.models import ProviderCM
 
 
+class ListSelect(forms.Select):
+    """Django's select, rendered without two template includes per option: the list renders
+    three on every page (about 1 ms). The same HTML; no optgroups."""
+
+    template_name = "cm/widgets/select.html"
+
+
 def _once(make):
     """Choices computed on first use and kept (a form reads them to validate and to render)."""
     kept = []
@@ -39,11 +46,17 @@ class EnrollmentFilter(django_filters.FilterSet):
             attrs={"placeholder": "e.g. Martinez, Mar 22, 1992 or (801) 555-0123", "type": "search"}
         ),
     )
-    status = django_filters.ChoiceFilter(choices=ParticipationStatus.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(
+        choices=ParticipationStatus.choices, empty_label="Any", widget=ListSelect
+    )
     # Plain choices, one ordinary query: a model choice field reads through a server-side
     # cursor (three round trips) and looks the chosen program up again.
     cm_program = django_filters.ChoiceFilter(
-        label="Program", field_name="cm_program_id", choices=(), empty_label="Any"
+        label="Program",
+        field_name="cm_program_id",
+        choices=(),
+        empty_label="Any",
+        widget=ListSelect,
     )
     cpss = django_filters.CharFilter(
         label="CPSS",
@@ -53,7 +66,9 @@ class EnrollmentFilter(django_filters.FilterSet):
     cpss_provider = django_filters.ModelChoiceFilter(
         label="CPSS", queryset=ProviderCM.objects.all(), widget=forms.HiddenInput
     )
-    pod_assignment = django_filters.ChoiceFilter(label="Pod", choices=(), empty_label="Any")
+    pod_assignment = django_filters.ChoiceFilter(
+        label="Pod", choices=(), empty_label="Any", widget=ListSelect
+    )
 
     class Meta:
         model = Enrollment

@@ -263,3 +263,15 @@ def test_each_row_shows_the_person_and_links_to_their_page(client, cpss):
     )
     assert f'<a href="{url}">Okafor, Lena</a>' in page
     assert "Jul 4, 1988" in page
+
+
+@pytest.mark.parametrize("chosen", ["", "paused"])
+def test_the_lists_selects_are_djangos_html(chosen):
+    from django import forms
+
+    from cm_program.filters import ListSelect
+
+    choices = [("", "Any"), ("active", "Active"), ("paused", "Paused <&>")]
+    ours = ListSelect(choices=choices, attrs={"id": "id_status"}).render("status", chosen)
+    djangos = forms.Select(choices=choices, attrs={"id": "id_status"}).render("status", chosen)
+    assert " ".join(ours.split()) == " ".join(djangos.split())
