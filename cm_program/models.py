@@ -283,9 +283,10 @@ class EnrollmentStatusChange(UUIDModel):
     from_status = models.TextField(choices=ParticipationStatus, null=True, blank=True)
     to_status = models.TextField(choices=ParticipationStatus)
     reason = models.TextField()
+    # PROTECT: the history is append-only, so a user who wrote it is deactivated, not deleted.
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

@@ -69,12 +69,14 @@ class IncentiveSchedule(TimestampedModel):
     citation = models.TextField(blank=True, default="", db_default="")
     is_example = models.BooleanField(default=False, db_default=False)
     notes = models.TextField(blank=True, default="", db_default="")
+    # PROTECT, here and on the tests and the ledger: those rows are frozen in the database, so a
+    # user who wrote one is deactivated, never deleted (SET_NULL would rewrite them).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -235,7 +237,7 @@ class DrugTest(UUIDModel):
     )
     collected_at = models.DateTimeField()
     collected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     specimen_valid = models.BooleanField(default=True, db_default=True)
     # Per analyte: {"cocaine": "negative", ...}; the verdict below is what the schedule pays on.
@@ -246,7 +248,7 @@ class DrugTest(UUIDModel):
     )
     reason = models.TextField(blank=True, default="", db_default="")
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     entered_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
 
@@ -336,7 +338,7 @@ class LedgerEntry(UUIDModel):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="voided_by"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
 

@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 
@@ -19,6 +20,7 @@ from tests.factories import (
     CPSSFactory,
     LinkProposalFactory,
     PatientIntakeQLinkFactory,
+    UserFactory,
     admin_user,
 )
 
@@ -254,3 +256,25 @@ def test_unlinking_in_the_admin_asks_a_reason_and_keeps_it_in_the_link_history(c
     assert response.status_code == 302
     assert not PatientIntakeQLink.objects.exists()
     assert LinkHistory.objects.filter(action="unlinked").get().reason == "Linked to the wrong chart"
+
+
+def test_a_user_whose_name_is_in_a_history_cannot_be_deleted_only_deactivated(client, people):
+    """Deleting them would rewrite append-only rows (changed_by set to NULL): the admin refuses,
+    naming what keeps them, instead of failing in the database."""
+    author = UserFactory()
+    enrollment_status_change(
+        enrollment=Enrollment.objects.filter(status="paused").get(),
+        to_status="active",
+        reason="Back",
+        actor=author,
+    )
+    client.force_login(people)
+    url = reverse("admin:auth_user_delete", args=[author.pk])
+
+    page = client.get(url)
+    response = client.post(url, {"post": "yes"})
+
+    assert page.status_code == 200
+    assert "protected" in page.content.decode().lower()
+    assert response.status_code == 200
+    assert get_user_model().objects.filter(pk=author.pk).exists()
