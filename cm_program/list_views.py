@@ -31,17 +31,38 @@ LIST_COUNT_CAP = 1000  # rows the list counts; past it, "more than 1,000"
 
 class CappedPaginator(Paginator):
     """Counts at most ``cap`` rows: counting every enrollment would make each page cost more as
-    the program grows. Past the cap the page says "more than" and asks for a filter."""
+    the program grows. Past the cap the page says "more than" and asks for a filter.
+
+    A first page with room to spare is the whole list, so it is not counted again: a search
+    usually fits on one page, and counting a name search costs as much as listing it.
+    """
 
     cap = LIST_COUNT_CAP
 
     def __init__(self, object_list, per_page, *, count_queryset=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.count_queryset = object_list if count_queryset is None else count_queryset
+        self._first_page_asked = False
+
+    def get_page(self, number):
+        self._first_page_asked = str(number or 1) == "1"
+        return super().get_page(number)
+
+    @cached_property
+    def _first_rows(self) -> list:
+        return list(self.object_list[: self.per_page])
 
     @cached_property
     def count(self):
+        if self._first_page_asked and len(self._first_rows) < self.per_page:
+            return len(self._first_rows)
         return self.count_queryset.order_by()[: self.cap + 1].count()
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number == 1 and "_first_rows" in self.__dict__:
+            return self._get_page(self._first_rows, number, self)
+        return super().page(number)
 
     @property
     def capped(self) -> bool:

@@ -6,7 +6,9 @@ import datetime
 import io
 
 import pytest
+from django.db import connection
 from django.template.defaultfilters import date as date_filter
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from access_log.models import PatientAccessLog
@@ -275,3 +277,29 @@ def test_the_lists_selects_are_djangos_html(chosen):
     ours = ListSelect(choices=choices, attrs={"id": "id_status"}).render("status", chosen)
     djangos = forms.Select(choices=choices, attrs={"id": "id_status"}).render("status", chosen)
     assert " ".join(ours.split()) == " ".join(djangos.split())
+
+
+def _counted(client, **params) -> bool:
+    """Whether showing the list counted the enrollments (a COUNT statement)."""
+    location = client.post(reverse("cm:patient-list"), params).url
+    with CaptureQueriesContext(connection) as queries:
+        client.get(location)
+    return any("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_search_that_fits_on_the_first_page_is_not_counted_again(client, cpss):
+    EnrollmentFactory(cpss_provider=cpss, cm_patient__canonical_patient__last_name="Zyxward")
+    EnrollmentFactory.create_batch(3, cpss_provider=cpss)
+    assert not _counted(client, q="Zyxward")
+    response = client.post(reverse("cm:patient-list"), {"q": "Zyxward"}, follow=True)
+    assert response.context["page"].paginator.count == 1
+
+
+def test_a_list_longer_than_a_page_is_counted(client, cpss):
+    EnrollmentFactory.create_batch(26, cpss_provider=cpss)
+    assert _counted(client)
+    page = client.get(reverse("cm:patient-list")).context["page"]
+    assert page.paginator.count == 26
+    second = client.get(reverse("cm:patient-list"), {"page": 2}).context["page"]
+    assert second.number == 2
+    assert len(second.object_list) == 1
