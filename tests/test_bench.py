@@ -126,12 +126,12 @@ def test_matcher_baseline_is_one_indexed_lookup(small_run):
 
 
 def test_patient_list_filters_add_no_queries_per_row(small_run):
-    """50 rows either way; the filters may cost one query (a chosen program is looked up),
-    never one per row."""
+    """The filters may cost one query more (a chosen program is looked up), never one per
+    row; a filtered list that fits on its first page may cost one less (it is not counted)."""
     row = rows_by_key(small_run[0])["patient_list.queries"]
     if row["status"] == "not available":
         pytest.skip("the CM patient list is not in this build")
-    assert row["baseline"] <= row["ours"] <= row["baseline"] + 1
+    assert row["baseline"] - 1 <= row["ours"] <= row["baseline"] + 1
 
 
 def test_small_run_drops_its_database(small_run):
