@@ -12,7 +12,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from cm_program.models import ContingencyManagement, Enrollment, PatientCM, Pod
+from cm_program.models import ContingencyManagement, Enrollment, PatientCM
+from cm_program.pods import enrollment_pod_choices
 from cm_program.services import (
     CM_DATA_FIELDS,
     ENROLLMENT_DETAIL_FIELDS,
@@ -62,15 +63,7 @@ class EnrollmentAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        names = list(
-            Pod.objects.filter(cm_program=self.instance.cm_program_id, is_active=True).values_list(
-                "name", flat=True
-            )
-        )
-        current = self.instance.pod_assignment
-        if current and current not in names:
-            names.append(current)  # kept as it is until someone picks a listed pod
-        self.fields["pod_assignment"].choices = [("", "No pod"), *((n, n) for n in names)]
+        self.fields["pod_assignment"].choices = enrollment_pod_choices(self.instance)
 
     def clean_pod_assignment(self):
         return self.cleaned_data["pod_assignment"] or None

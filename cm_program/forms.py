@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cm_program import validators
 from cm_program.models import ParticipationStatus, PatientCM
-from cm_program.pods import pods_offered
+from cm_program.pods import enrollment_pod_choices, pods_offered
 from cm_program.selectors import cpss_assignable, programs_open
 from identity.dates import DateField
 from identity.validators import (
@@ -237,6 +237,14 @@ class EnrollmentStatusForm(forms.Form):
                 "Graduated and withdrawn are final: tick the box to confirm.",
             )
         return cleaned
+
+
+class EnrollmentPodForm(forms.Form):
+    pod_assignment = forms.ChoiceField(label="Pod", required=False)
+
+    def __init__(self, data=None, *, enrollment):
+        super().__init__(data, initial={"pod_assignment": enrollment.pod_assignment or ""})
+        self.fields["pod_assignment"].choices = enrollment_pod_choices(enrollment)
 
 
 class EnrollmentReassignForm(forms.Form):

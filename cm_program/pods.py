@@ -38,6 +38,20 @@ def pod_for_enrollment(*, cm_program: ContingencyManagement, name: str | None) -
     return pod.name
 
 
+def enrollment_pod_choices(enrollment) -> list[tuple[str, str]]:
+    """The pods an enrollment may move to: its program's active pods, "No pod", and the pod it
+    is in now even when that one is no longer listed (kept until someone picks another)."""
+    names = list(
+        Pod.objects.filter(cm_program=enrollment.cm_program_id, is_active=True).values_list(
+            "name", flat=True
+        )
+    )
+    current = enrollment.pod_assignment
+    if current and current not in names:
+        names.append(current)
+    return [("", "No pod"), *((name, name) for name in names)]
+
+
 def pods_offered():
     """Active pods of open programs, for the enrollment forms."""
     return Pod.objects.filter(is_active=True, cm_program__is_active=True).select_related(

@@ -34,6 +34,11 @@ urlpatterns = [
         name="enrollment-reassign",
     ),
     path(
+        "enrollments/<uuid:enrollment_id>/pod/",
+        views.EnrollmentPodView.as_view(),
+        name="enrollment-pod",
+    ),
+    path(
         "patients/<uuid:canonical_patient_id>/identity/",
         lifecycle_views.PatientCorrectView.as_view(),
         name="patient-correct",

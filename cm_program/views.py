@@ -10,13 +10,19 @@ from access_log.recording import PatientKind, record_patient_view
 from cm_program import selectors, services
 from cm_program.drafts import add_errors, draft_redirect, errors_of, form_again
 from cm_program.enroll_views import EnrollExistingView, EnrollNewView
-from cm_program.forms import CMDataEditForm, EnrollmentReassignForm, EnrollmentStatusForm
+from cm_program.forms import (
+    CMDataEditForm,
+    EnrollmentPodForm,
+    EnrollmentReassignForm,
+    EnrollmentStatusForm,
+)
 from cm_program.models import ALLOWED_STATUS_TRANSITIONS, Enrollment, ParticipationStatus
 from staff.access import access_required
 
 __all__ = [
     "EnrollExistingView",  # in cm_program.enroll_views, kept importable from here
     "EnrollNewView",
+    "EnrollmentPodView",
     "EnrollmentReassignView",
     "EnrollmentStatusView",
     "PatientDetailView",
@@ -204,3 +210,20 @@ class EnrollmentReassignView(EnrollmentActionView):
             reason=form.cleaned_data["reason"],
         )
         return f"Enrollment in {enrollment.cm_program} is now with {cpss_provider}."
+
+
+@access_required("cm_program.view_enrollment", "cm_program.change_enrollment")
+class EnrollmentPodView(EnrollmentActionView):
+    """Move an enrollment into another of its program's pods, or out of any."""
+
+    template_name = "cm/enrollment_pod.html"
+
+    def make_form(self, enrollment, data=None):
+        return EnrollmentPodForm(data, enrollment=enrollment)
+
+    def perform(self, enrollment, form) -> str:
+        pod = form.cleaned_data["pod_assignment"] or None
+        services.enrollment_details_update(
+            enrollment=enrollment, actor=self.request.user, pod_assignment=pod
+        )
+        return f"Now in pod {pod}." if pod else "Now in no pod."

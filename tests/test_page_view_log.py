@@ -66,6 +66,9 @@ PATIENT_PAGES = {
     "cm:enrollment-reassign": Logged(
         "CPSS Supervisor", ENROLLED, kwargs=(("enrollment_id", "enrollment"),)
     ),
+    "cm:enrollment-pod": Logged(
+        "CPSS Supervisor", ENROLLED, kwargs=(("enrollment_id", "enrollment"),)
+    ),
     # Issue 12: the supervisor's lifecycle pages name the person.
     "cm:enrollment-reactivate": Logged(
         "CPSS Supervisor", ENROLLED, kwargs=(("enrollment_id", "enrollment"),)

@@ -72,6 +72,7 @@ RULES = {
         {SUPERVISOR, ADMIN}, kwargs=(("canonical_patient_id", "canonical_patient"),)
     ),
     "cm:enrollment-status": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
+    "cm:enrollment-pod": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
     # Reassigning a CPSS is the supervisor's (and admin's) job; a CPSS gets 403.
     "cm:enrollment-reassign": rule({SUPERVISOR, ADMIN}, kwargs=(("enrollment_id", "enrollment"),)),
     # Issue 12: a supervisor's reactivation / re-enrollment, 30-day undo of a final status,
@@ -311,7 +312,9 @@ def test_admin_site_is_for_the_admin_group_only(role, as_role, objects):
     assert outcomes == dict.fromkeys(urls, expected)
 
 
-@pytest.mark.parametrize("name", ["cm:patient-detail", "cm:patient-edit", "cm:enrollment-status"])
+@pytest.mark.parametrize(
+    "name", ["cm:patient-detail", "cm:patient-edit", "cm:enrollment-status", "cm:enrollment-pod"]
+)
 def test_cpss_opens_their_own_patient_and_gets_404_for_another_caseload(name, client, staff_user):
     cpss = staff_user(CPSS)
     mine = EnrollmentFactory(cpss_provider=cpss.cm_provider)
@@ -319,7 +322,7 @@ def test_cpss_opens_their_own_patient_and_gets_404_for_another_caseload(name, cl
     client.force_login(cpss)
 
     def url(enrollment):
-        if name == "cm:enrollment-status":
+        if name.startswith("cm:enrollment-"):
             return reverse(name, kwargs={"enrollment_id": enrollment.pk})
         return reverse(name, kwargs={"canonical_patient_id": enrollment.canonical_patient_id})
 
