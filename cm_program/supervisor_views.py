@@ -115,10 +115,15 @@ class SupervisorRequestDecideView(View):
         if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
             return draft_redirect(request, scope=scope)
         try:
-            self._decide(request, page, form.cleaned_data)
+            decided = self._decide(request, page, form.cleaned_data)
         except ValidationError as exc:
             return draft_redirect(request, scope=scope, errors={NON_FIELD_ERRORS: exc.messages})
-        messages.success(request, "Decided: the request is closed.")
+        messages.success(request, f"Decided: {decided.get_status_display().lower()}.")
+        if decided.status != SupervisorRequest.Status.DECLINED and decided.enrollment_id:
+            # On to the person just enrolled or reactivated, whom the supervisor now sees.
+            return redirect(
+                "cm:patient-detail", canonical_patient_id=decided.enrollment.canonical_patient_id
+            )
         return redirect("cm:supervisor-requests")
 
     def _decide(self, request, page, data):

@@ -300,11 +300,17 @@ def test_a_supervisor_reactivates_the_request_onto_a_cpss_with_room(client, supe
     client.force_login(supervisor)
     url = reverse("cm:supervisor-request", kwargs={"request_id": request.pk})
     assert "CPSS" in client.get(url).content.decode()
-    client.post(url, {"decision": "reactivate", "cpss_provider": roomy.pk, "note": "Rosa has room"})
+    response = client.post(
+        url, {"decision": "reactivate", "cpss_provider": roomy.pk, "note": "Rosa has room"}
+    )
     paused.refresh_from_db()
     request.refresh_from_db()
     assert (paused.status, paused.cpss_provider) == ("active", roomy)
     assert request.status == "reactivated"
+    # On to the person, not back to an emptied queue.
+    assert response.url == reverse(
+        "cm:patient-detail", kwargs={"canonical_patient_id": paused.canonical_patient_id}
+    )
 
 
 def test_only_a_paused_enrollment_can_be_requested_for_reactivation():

@@ -253,6 +253,9 @@ def test_a_supervisor_reactivates_a_requested_patient_onto_a_cpss_with_room(
     field(page, "CPSS").select_option(str(roomy.pk))
     page.get_by_label("Note").fill("Rosa has room")
     page.get_by_role("button", name="Decide").click()
+    arrive(page, "Paul Ortiz")  # on to the person just reactivated
+    see(page, "Decided: reactivated.")
+    page.get_by_role("link", name="Supervisor requests").first.click()
     arrive(page, "Requests waiting for a supervisor")
     see(page, "No request is waiting.")
     paused.refresh_from_db()
