@@ -11,7 +11,12 @@ from django.db.models import Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cm_program.models import Enrollment, EnrollmentStatusChange, ParticipationStatus
+from cm_program.models import (
+    Enrollment,
+    EnrollmentStatusChange,
+    ParticipationStatus,
+    SupervisorRequest,
+)
 
 PAUSED_ALERT_DAYS = 14
 ALERT_ROWS = 20  # rows listed per alert; the count says how many in all
@@ -81,3 +86,51 @@ def recent_status_changes(*, limit: int = 10):
             "enrollment__canonical_patient", "enrollment__cm_program", "changed_by"
         ).order_by("-changed_at", "-id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """A request the user sent to a supervisor, as their home lists it."""
+
+    name: str
+    kind: str
+    status: str
+    requested_at: datetime.datetime
+    decided_at: datetime.datetime | None
+    canonical_patient_id: object  # the person's page, when the user may see it; else None
+
+
+def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
+    """The user's latest requests to a supervisor, newest first, and how each was decided.
+
+    Names what the user typed (an enrollment request) or the person they asked about (a
+    reactivation), never the person a supervisor matched them to; the person's page is linked
+    only when it is on a caseload the user may see. The supervisor's note is not shown.
+    """
+    sent = list(
+        SupervisorRequest.objects.filter(requested_by=user)
+        .select_related("enrollment__canonical_patient")
+        .order_by("-requested_at")[:limit]
+    )
+    visible = set(
+        Enrollment.objects.visible_to(user)
+        .filter(pk__in=[r.enrollment_id for r in sent if r.enrollment_id])
+        .values_list("pk", flat=True)
+    )
+    rows = []
+    for request in sent:
+        person = request.enrollment.canonical_patient if request.enrollment_id else None
+        typed = f"{request.first_name} {request.last_name}".strip()
+        if request.kind == SupervisorRequest.Kind.REACTIVATION and person is not None:
+            typed = f"{person.first_name} {person.last_name}"
+        rows.append(
+            SentRequest(
+                name=typed,
+                kind=request.get_kind_display(),
+                status=request.get_status_display(),
+                requested_at=request.requested_at,
+                decided_at=request.decided_at,
+                canonical_patient_id=person.pk if request.enrollment_id in visible else None,
+            )
+        )
+    return rows

@@ -1,12 +1,13 @@
 """What each role's home page shows: its work, not a list of links (issue 12, dead end 15).
 
-A CPSS: their caseload by status and its alerts. A supervisor: every CPSS's load against their
+A CPSS: their caseload by status and its alerts, and what became of their requests to a
+supervisor. A supervisor: every CPSS's load against their
 limit, the requests waiting for them, and the alerts for everyone. An admin: the review queues,
 the dual-enrollment count and recent changes. Psychiatry: their search. A user with several roles
 sees each part they hold.
 """
 
-from cm_program.caseload import caseload_summary, recent_status_changes
+from cm_program.caseload import caseload_summary, recent_status_changes, requests_sent
 from cm_program.models import sees_every_cm_patient
 from cm_program.selectors import cpss_assignable, supervisor_requests_pending
 from identity.models import DuplicateProposal
@@ -24,6 +25,10 @@ def home_context(user) -> tuple[dict, list]:
         context["caseload_is_everyone"] = sees_every_cm_patient(user)
         for alert in context["caseload"].alerts:
             shown.extend(e.canonical_patient_id for e in alert.enrollments)
+    if user.has_perm("cm_program.enroll_patient"):
+        # What became of the requests this user sent to a supervisor.
+        sent = context["requests_sent"] = requests_sent(user=user)
+        shown.extend(r.canonical_patient_id for r in sent if r.canonical_patient_id)
     if user.has_perm("cm_program.decide_supervisorrequest"):
         context["loads"] = list(cpss_assignable())
         context["requests_pending"] = supervisor_requests_pending().count()

@@ -19,6 +19,7 @@ from tests.factories import (
     LinkProposalFactory,
     PatientIntakeQLinkFactory,
     SupervisorRequestFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +250,55 @@ def test_page_titles_name_the_person(client, staff_user, linked_enrollment, page
     body = client.get(reverse(page, kwargs={kwarg: pk})).content.decode()
     title = re.search(r"<title>(.*?)</title>", body, re.S).group(1)
     assert f"{person.first_name} {person.last_name}" in title
+
+
+def test_a_cpss_home_shows_what_became_of_their_requests(client, staff_user):
+    user = staff_user("CPSS")
+    SupervisorRequestFactory(requested_by=user, first_name="Jess", last_name="Waiting")
+    mine = EnrollmentFactory(cpss_provider=user.cm_provider)
+    SupervisorRequestFactory(
+        requested_by=user,
+        first_name="Jess",
+        last_name="Enrolled",
+        status="different_people",
+        enrollment=mine,
+        decided_at=timezone.now(),
+        decided_by=UserFactory(),
+        decision_note="Decided",
+    )
+    SupervisorRequestFactory()  # someone else's
+    client.force_login(user)
+    body = client.get(reverse("home")).content.decode()
+    assert "Your requests to a supervisor" in body
+    assert "Jess Waiting" in body
+    assert "Waiting for a supervisor" in body
+    patient_page = reverse(
+        "cm:patient-detail", kwargs={"canonical_patient_id": mine.canonical_patient_id}
+    )
+    assert f'<a href="{patient_page}">Jess Enrolled</a>' in body
+    assert body.count("Requested") == 0  # the other CPSS's request is not listed
+
+
+def test_a_request_matched_to_someone_on_another_caseload_names_only_what_was_typed(
+    client, staff_user
+):
+    user = staff_user("CPSS")
+    elsewhere = EnrollmentFactory(
+        cm_patient__canonical_patient__first_name="Jessica",
+        cm_patient__canonical_patient__last_name="Martinez-Hidden",
+    )
+    SupervisorRequestFactory(
+        requested_by=user,
+        first_name="Jess",
+        last_name="Martinez",
+        status="same_person",
+        enrollment=elsewhere,
+        decided_at=timezone.now(),
+        decided_by=UserFactory(),
+        decision_note="Decided",
+    )
+    client.force_login(user)
+    body = client.get(reverse("home")).content.decode()
+    assert "Jess Martinez" in body
+    assert "Martinez-Hidden" not in body
+    assert str(elsewhere.canonical_patient_id) not in body
