@@ -3,13 +3,14 @@
 import io
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
+from cm_program.drafts import draft_redirect, errors_of, form_again
 from core.safe_csv import SafeWriter
 from incentives import rules, selectors, services
 from incentives.forms import (
@@ -28,16 +29,6 @@ RECORD = "cm_program.change_enrollment"
 CORRECT = "incentives.correct_drugtest"
 REPORT = "incentives.view_incentive_report"
 PUBLISH = "incentives.publish_incentiveschedule"
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, texts in error.message_dict.items():
-        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-        for text in texts:
-            form.add_error(target, text)
 
 
 def _viewed(request, enrollment) -> None:
@@ -99,22 +90,23 @@ class _VisitAction(View):
     def get(self, request, visit_id):
         visit, enrollment = self.load(request, visit_id)
         _viewed(request, enrollment)
-        context = self.context(visit, enrollment, self.form_class())
-        return render(request, self.template_name, context)
+        form = form_again(request, scope=self.scope(visit), make_form=self.form_class)
+        return render(request, self.template_name, self.context(visit, enrollment, form))
 
     def post(self, request, visit_id):
         visit, enrollment = self.load(request, visit_id)
         form = self.form_class(request.POST)
-        if form.is_valid():
-            try:
-                text = self.perform(visit, enrollment, form)
-            except ValidationError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, text)
-                return self.done(visit, enrollment)
-        context = self.context(visit, enrollment, form)
-        return render(request, self.template_name, context)
+        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
+            return draft_redirect(request, scope=self.scope(visit))
+        try:
+            text = self.perform(visit, enrollment, form)
+        except ValidationError as exc:
+            return draft_redirect(request, scope=self.scope(visit), errors=errors_of(exc))
+        messages.success(request, text)
+        return self.done(visit, enrollment)
+
+    def scope(self, visit) -> str:
+        return f"incentives:{type(self).__name__}:{visit.pk}"
 
     def done(self, visit, enrollment):
         return _to_participant(enrollment)
@@ -224,20 +216,23 @@ class _EnrollmentForm(View):
     def get(self, request, pk):
         obj = self.get_object(request, pk)
         _viewed(request, getattr(obj, "enrollment", obj))
-        return self.render_form(request, obj, self.form_class())
+        form = form_again(request, scope=self.scope(obj), make_form=self.form_class)
+        return self.render_form(request, obj, form)
 
     def post(self, request, pk):
         obj = self.get_object(request, pk)
         form = self.form_class(request.POST)
-        if form.is_valid():
-            try:
-                text = self.perform(obj, form)
-            except ValidationError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, text)
-                return _to_participant(getattr(obj, "enrollment", obj))
-        return self.render_form(request, obj, form)
+        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
+            return draft_redirect(request, scope=self.scope(obj))
+        try:
+            text = self.perform(obj, form)
+        except ValidationError as exc:
+            return draft_redirect(request, scope=self.scope(obj), errors=errors_of(exc))
+        messages.success(request, text)
+        return _to_participant(getattr(obj, "enrollment", obj))
+
+    def scope(self, obj) -> str:
+        return f"incentives:{type(self).__name__}:{obj.pk}"
 
 
 @access_required(SEE, RECORD)
@@ -297,20 +292,25 @@ class ScheduleNewView(View):
                 initial = ScheduleForm.initial_from(IncentiveSchedule.objects.get(pk=source))
             except (IncentiveSchedule.DoesNotExist, ValidationError):
                 raise Http404("No such schedule") from None
-        form = ScheduleForm(initial=initial)
+        form = form_again(
+            request,
+            scope=self.scope,
+            make_form=lambda data: ScheduleForm(data, initial=initial),
+        )
         return render(request, "incentives/schedule_new.html", {"form": form})
 
     def post(self, request):
         form = ScheduleForm(request.POST)
-        if form.is_valid():
-            try:
-                schedule = schedule_create(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, f"Draft {schedule} saved: check the preview.")
-                return redirect("incentives:schedule-detail", pk=schedule.pk)
-        return render(request, "incentives/schedule_new.html", {"form": form})
+        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
+            return draft_redirect(request, scope=self.scope)
+        try:
+            schedule = schedule_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            return draft_redirect(request, scope=self.scope, errors=errors_of(exc))
+        messages.success(request, f"Draft {schedule} saved: check the preview.")
+        return redirect("incentives:schedule-detail", pk=schedule.pk)
+
+    scope = "incentives:schedule-new"
 
 
 @access_required(PUBLISH, second_factor=True)

@@ -82,8 +82,11 @@ def test_a_future_collection_time_is_a_form_error_and_nothing_is_written(client,
     url = reverse("incentives:visit-record", kwargs={"visit_id": first_open_visit(mine).pk})
     later = (timezone.localtime() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(url, {"result": "negative", "collected_at": later})
-    assert response.status_code == 200
-    assert "future" in response.content.decode()
+    assert response.status_code == 302  # every POST ends in a redirect
+    assert response.url.startswith(url + "?draft=")
+    again = client.get(response.url)
+    assert "future" in again.content.decode()
+    assert again.context["form"]["collected_at"].value() == later  # what was typed is back
     assert not DrugTest.objects.exists()
 
 
@@ -99,6 +102,7 @@ def test_issuing_more_than_the_balance_is_a_form_error(client, cpss, mine):
     response = client.post(
         reverse("incentives:issue", kwargs={"pk": mine.pk}),
         {"points": 5, "method": "gift_card", "reference": "GC"},
+        follow=True,
     )
     assert "Only 0 points" in response.content.decode()
     assert not LedgerEntry.objects.filter(kind="issued").exists()
@@ -158,6 +162,7 @@ def test_a_cap_below_one_award_is_a_form_error(client, staff_user):
             "cap_period": "enrollment",
             "target_analytes": "cocaine",
         },
+        follow=True,
     )
     assert "below one award" in response.content.decode()
     assert not IncentiveSchedule.objects.filter(name="Bad").exists()
