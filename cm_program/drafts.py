@@ -7,11 +7,13 @@ for again with ``?draft=<id>``: reload and the back button redisplay it, date of
 and no browser offers to resubmit. Names and dates of birth never reach a URL.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 
 from core.searches import search_save, search_saved
 
@@ -71,11 +73,11 @@ def add_errors(form, errors: dict[str, list[str]]) -> None:
         form.already_enrolled = SimpleNamespace(
             canonical_patient_id=already[0], cm_program=already[1]
         )
-    for name, messages in errors.items():
+    for name, texts in errors.items():
         if name == ALREADY_ENROLLED:
             continue
         target = name if name in form.fields else None
-        for message in messages:
+        for message in texts:
             if message not in form.errors.get(target or NON_FIELD_ERRORS, []):
                 form.add_error(target, message)
 
@@ -89,3 +91,19 @@ def form_again(request, *, scope: str, make_form):
     form.is_valid()
     add_errors(form, draft.errors)
     return form
+
+
+def form_post(
+    request, *, form, scope: str, perform: Callable[[], str], done: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """The POST of a form page: an invalid ``form``, or a ValidationError from ``perform()``
+    (the service), goes back to the page as a draft; else ``perform()``'s success message and
+    ``done()``, the redirect onwards."""
+    if not form.is_valid():
+        return draft_redirect(request, scope=scope)
+    try:
+        message = perform()
+    except ValidationError as exc:
+        return draft_redirect(request, scope=scope, errors=errors_of(exc))
+    messages.success(request, message)
+    return done()

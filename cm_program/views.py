@@ -8,7 +8,7 @@ from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view
 from cm_program import selectors, services
-from cm_program.drafts import add_errors, draft_redirect, errors_of, form_again
+from cm_program.drafts import add_errors, draft_redirect, errors_of, form_again, form_post
 from cm_program.enroll_views import EnrollExistingView, EnrollNewView
 from cm_program.forms import (
     CMDataEditForm,
@@ -140,14 +140,15 @@ class EnrollmentActionView(View):
     def post(self, request, enrollment_id):
         enrollment = self._load(request, enrollment_id)
         form = self.make_form(enrollment, request.POST)
-        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
-            return draft_redirect(request, scope=self._scope(enrollment))
-        try:
-            message = self.perform(enrollment, form)
-        except ValidationError as exc:
-            return draft_redirect(request, scope=self._scope(enrollment), errors=errors_of(exc))
-        messages.success(request, message)
-        return redirect("cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id)
+        return form_post(
+            request,
+            form=form,
+            scope=self._scope(enrollment),
+            perform=lambda: self.perform(enrollment, form),
+            done=lambda: redirect(
+                "cm:patient-detail", canonical_patient_id=enrollment.canonical_patient_id
+            ),
+        )
 
     def _scope(self, enrollment) -> str:
         return f"cm:{type(self).__name__}:{enrollment.pk}"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
-from cm_program.drafts import draft_redirect, errors_of, form_again
+from cm_program.drafts import draft_redirect, errors_of, form_again, form_post
 from core.safe_csv import SafeWriter
 from incentives import rules, selectors, services
 from incentives.forms import (
@@ -96,14 +96,13 @@ class _VisitAction(View):
     def post(self, request, visit_id):
         visit, enrollment = self.load(request, visit_id)
         form = self.form_class(request.POST)
-        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
-            return draft_redirect(request, scope=self.scope(visit))
-        try:
-            text = self.perform(visit, enrollment, form)
-        except ValidationError as exc:
-            return draft_redirect(request, scope=self.scope(visit), errors=errors_of(exc))
-        messages.success(request, text)
-        return self.done(visit, enrollment)
+        return form_post(
+            request,
+            form=form,
+            scope=self.scope(visit),
+            perform=lambda: self.perform(visit, enrollment, form),
+            done=lambda: self.done(visit, enrollment),
+        )
 
     def scope(self, visit) -> str:
         return f"incentives:{type(self).__name__}:{visit.pk}"
@@ -222,14 +221,13 @@ class _EnrollmentForm(View):
     def post(self, request, pk):
         obj = self.get_object(request, pk)
         form = self.form_class(request.POST)
-        if not form.is_valid():  # every POST ends in a redirect (cm_program.drafts)
-            return draft_redirect(request, scope=self.scope(obj))
-        try:
-            text = self.perform(obj, form)
-        except ValidationError as exc:
-            return draft_redirect(request, scope=self.scope(obj), errors=errors_of(exc))
-        messages.success(request, text)
-        return _to_participant(getattr(obj, "enrollment", obj))
+        return form_post(
+            request,
+            form=form,
+            scope=self.scope(obj),
+            perform=lambda: self.perform(obj, form),
+            done=lambda: _to_participant(getattr(obj, "enrollment", obj)),
+        )
 
     def scope(self, obj) -> str:
         return f"incentives:{type(self).__name__}:{obj.pk}"
