@@ -233,6 +233,12 @@ def test_a_cpss_on_a_full_caseload_asks_a_supervisor_to_reactivate(phone_as, liv
         "Back from detox",
     )
 
+    # Their home follows the request until a supervisor decides it.
+    page.goto(live_server.url + "/")
+    arrive(page, "Your work today")
+    assert page.get_by_role("heading", name="Your requests to a supervisor").is_visible()
+    see(page, "Waiting for a supervisor")
+
 
 def test_a_supervisor_reactivates_a_requested_patient_onto_a_cpss_with_room(
     phone_as, live_server, role
@@ -408,7 +414,9 @@ def test_a_supervisor_corrects_a_name_on_the_patient_page(phone_as, live_server,
     see(page, "Identity corrected")
 
 
-def test_a_supervisor_adds_a_pod_and_enrolls_a_patient_into_it(phone_as, live_server, role):
+def test_a_supervisor_adds_a_pod_enrolls_a_patient_into_it_and_moves_her(
+    phone_as, live_server, role
+):
     cpss = CPSSFactory(first_name="Maria", last_name="Lopez")
     program = ContingencyManagementFactory(name="Stimulant CM")
     page = phone_as(role("CPSS Supervisor"))
@@ -437,6 +445,15 @@ def test_a_supervisor_adds_a_pod_and_enrolls_a_patient_into_it(phone_as, live_se
     page.get_by_role("button", name="Enroll", exact=True).click()
     arrive(page, "Noor Aziz")
     assert Enrollment.objects.get().pod_assignment == "Pod North"
+
+    # Later she moves to another of the program's pods, from her page.
+    page.get_by_role("link", name="Change pod").click()
+    arrive(page, "Change pod: Noor Aziz")
+    field(page, "Pod").select_option("Pod A")
+    page.get_by_role("button", name="Save pod").click()
+    arrive(page, "Noor Aziz")
+    see(page, "Now in pod Pod A.")
+    assert Enrollment.objects.get().pod_assignment == "Pod A"
 
 
 # --- Dead ends 6, 7 and 12: enrolling through the duplicate check, and back -----------------
