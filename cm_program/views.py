@@ -1,6 +1,5 @@
 """CPSS pages. Thin: forms validate, services write, selectors read (always ``visible_to``)."""
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +7,7 @@ from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view
 from cm_program import selectors, services
-from cm_program.drafts import add_errors, draft_redirect, errors_of, form_again, form_post
+from cm_program.drafts import add_errors, errors_of, form_again, form_post
 from cm_program.enroll_views import EnrollExistingView, EnrollNewView
 from cm_program.forms import (
     CMDataEditForm,
@@ -81,15 +80,19 @@ class PatientEditView(View):
     def post(self, request, canonical_patient_id):
         patient, cm = self._load(request, canonical_patient_id)
         form = CMDataEditForm(request.POST, initial=CMDataEditForm.initial_from(cm))
-        if not form.is_valid():
-            return draft_redirect(request, scope=self._scope(patient))
-        try:
+
+        def save() -> str:
             # Only what the user changed: an untouched consent time is never rewritten.
             services.cm_patient_update(cm_patient=cm, actor=request.user, **form.changed_cm_data())
-        except ValidationError as exc:
-            return draft_redirect(request, scope=self._scope(patient), errors=errors_of(exc))
-        messages.success(request, "CM details saved." if form.has_changed() else "Nothing changed.")
-        return redirect("cm:patient-detail", canonical_patient_id=patient.pk)
+            return "CM details saved." if form.has_changed() else "Nothing changed."
+
+        return form_post(
+            request,
+            form=form,
+            scope=self._scope(patient),
+            perform=save,
+            done=lambda: redirect("cm:patient-detail", canonical_patient_id=patient.pk),
+        )
 
     @staticmethod
     def _scope(patient) -> str:
