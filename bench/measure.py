@@ -75,8 +75,13 @@ def materialize(value):
     return value
 
 
-def timed_calls(functions: dict, arguments: list) -> tuple[dict, dict]:
+def timed_calls(functions: dict, arguments: list, *, warm_up: int = 5) -> tuple[dict, dict]:
     """Call each function once per argument, alternating which goes first to cancel drift.
+
+    The first ``warm_up`` arguments are called once beforehand, untimed. A step whose every
+    argument reads other pages of an index (the matcher: each lookup reads the dates around
+    another birthday) passes them all, so it is timed against a database holding its indexes in
+    memory, as a serving one does, not one that has just been built and not yet read them.
 
     Returns per-function latencies (seconds) and the most queries any one call made. Queries
     are counted in calls of their own, never timed: Django's query capture formats each
@@ -91,9 +96,9 @@ def timed_calls(functions: dict, arguments: list) -> tuple[dict, dict]:
             materialize(functions[name](argument))
         max_queries[name] = max(max_queries[name], len(queries))
 
-    for warm_up in arguments[:5]:
+    for argument in arguments[:warm_up]:
         for name in names:
-            count(name, warm_up)
+            count(name, argument)
     for index, argument in enumerate(arguments):
         order = names if index % 2 == 0 else names[::-1]
         for name in order:
@@ -235,16 +240,19 @@ def measure_matcher(size: Size, rng: random.Random) -> list[Row]:
         (f" {first.upper()}", last.lower(), dob) if index % 2 else (first, last, dob)
         for index, (first, last, dob) in enumerate(people)
     ]
+
+    def ours(p):
+        return find_candidates(first_name=p[0], last_name=p[1], date_of_birth=p[2])
+
+    def before(p):
+        return find_candidates_before(first_name=p[0], last_name=p[1], date_of_birth=p[2])
+
+    # Each comparison in a pass of its own: the old code, 15 ms of Python and SQL between two
+    # lookups, left the next lookup (ours or the exact one) about 0.7 ms slower.
     latencies, queries = timed_calls(
-        {
-            "ours": lambda p: find_candidates(first_name=p[0], last_name=p[1], date_of_birth=p[2]),
-            "baseline": exact_lookup,
-            "before": lambda p: find_candidates_before(
-                first_name=p[0], last_name=p[1], date_of_birth=p[2]
-            ),
-        },
-        typed,
+        {"ours": ours, "baseline": exact_lookup}, typed, warm_up=len(typed)
     )
+    vs_before, _ = timed_calls({"ours": ours, "before": before}, typed, warm_up=len(typed))
     found = sum(
         1
         for p in typed[:20]
@@ -260,10 +268,10 @@ def measure_matcher(size: Size, rng: random.Random) -> list[Row]:
             baseline=ms(percentile(latencies["baseline"], 50)), note=note),
         Row(*keys[2], ours=ms(percentile(latencies["ours"], 95)),
             baseline=ms(percentile(latencies["baseline"], 95)), note=note),
-        Row(*keys[3], ours=ms(percentile(latencies["ours"], 50)),
-            baseline=ms(percentile(latencies["before"], 50)), note=BEFORE_NOTE),
-        Row(*keys[4], ours=ms(percentile(latencies["ours"], 95)),
-            baseline=ms(percentile(latencies["before"], 95)), note=BEFORE_NOTE),
+        Row(*keys[3], ours=ms(percentile(vs_before["ours"], 50)),
+            baseline=ms(percentile(vs_before["before"], 50)), note=BEFORE_NOTE),
+        Row(*keys[4], ours=ms(percentile(vs_before["ours"], 95)),
+            baseline=ms(percentile(vs_before["before"], 95)), note=BEFORE_NOTE),
     ]  # fmt: skip
 
 

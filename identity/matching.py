@@ -28,6 +28,8 @@ Two steps, as record linkage does it:
 import datetime
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain
+from operator import itemgetter
 
 import jellyfish
 from django.conf import settings
@@ -159,9 +161,15 @@ def _normalized_names(record: PersonRecord) -> tuple[str, str]:
     return first, last
 
 
-def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str, ...]]:
-    """Score one record against the query: (0..1, reasons). Pure: no database."""
-    score, reasons, liftable = _identity_score(query, record)
+def score_record(
+    query: _Query, record: PersonRecord, *, swap_possible: bool = True
+) -> tuple[float, tuple[str, ...]]:
+    """Score one record against the query: (0..1, reasons). Pure: no database.
+
+    ``swap_possible=False`` skips the swapped name order, for a record whose first name the
+    query's last name does not rate strong: that order could not win (see _identity_score).
+    """
+    score, reasons, liftable = _identity_score(query, record, swap_possible=swap_possible)
     if score == 0.0 or (query.phone is None and query.email is None):
         return score, reasons
     extra: list[str] = []
@@ -181,8 +189,14 @@ def score_record(query: _Query, record: PersonRecord) -> tuple[float, tuple[str,
     return score, (*reasons, *extra)
 
 
-def _identity_score(query: _Query, record: PersonRecord) -> tuple[float, tuple[str, ...], bool]:
-    """Names and date of birth: (0..1, reasons, whether contact agreement may lift it)."""
+def _identity_score(
+    query: _Query, record: PersonRecord, *, swap_possible: bool = True
+) -> tuple[float, tuple[str, ...], bool]:
+    """Names and date of birth: (0..1, reasons, whether contact agreement may lift it).
+
+    The swapped order wins only with a score of names.STRONG, which _name_score gives only with
+    both names strong, so only if the query's last name is strong against the record's first.
+    """
     first, last = _normalized_names(record)
     date_kind = dates.compare_dates(query.date_of_birth, record.date_of_birth)
     if date_kind != dates.EXACT and not _names_worth_comparing(query, first, last):
@@ -197,14 +211,18 @@ def _identity_score(query: _Query, record: PersonRecord) -> tuple[float, tuple[s
         last,
         typed_equal=(typed_first == query.first_name, typed_last == query.last_name),
     )
-    swapped = _name_score(
-        query.first,
-        query.last,
-        last,
-        first,
-        typed_equal=(typed_last == query.first_name, typed_first == query.last_name),
-    )
     name_score, name_reasons = straight
+    swapped = (
+        _name_score(
+            query.first,
+            query.last,
+            last,
+            first,
+            typed_equal=(typed_last == query.first_name, typed_first == query.last_name),
+        )
+        if swap_possible
+        else (0.0, ())
+    )
     # Swapped only when it explains both names and the straight order does not.
     if swapped[0] * SWAPPED_FACTOR > name_score and swapped[0] >= names.STRONG:
         name_score, name_reasons = swapped[0] * SWAPPED_FACTOR, (SWAPPED, *swapped[1])
@@ -268,7 +286,16 @@ def _as_decimal(score: float) -> Decimal:
     return Decimal(str(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _viable(query: _Query, names_normalized: list[tuple[str, str]]) -> list[int]:
+@dataclass(frozen=True)
+class _Gate:
+    """The gate's verdict on a block: the records worth scoring, and the names the query's last
+    name rates strong (only a record whose first name is one can win in swapped order)."""
+
+    viable: list[int]
+    strong: frozenset[str]
+
+
+def _viable(query: _Query, names_normalized: list[tuple[str, str]]) -> _Gate:
     """The indices of the records (by their normalized first and last names) that could reach
     MIN_CANDIDATE_SCORE: a necessary condition, so scoring only these gives the same results
     as scoring every record (tests/test_identity_review_feed.py compares the two).
@@ -282,24 +309,70 @@ def _viable(query: _Query, names_normalized: list[tuple[str, str]]) -> list[int]
     """
     # First and last names in one list, each name once: a block repeats common names, and the
     # query's last name is tested against both (one rapidfuzz call per scorer, not two).
-    distinct = list(dict.fromkeys(name for pair in names_normalized for name in pair))
-    strong = {distinct[index] for index in _strong_against(query.last, distinct)}
+    distinct = list(dict.fromkeys(chain.from_iterable(names_normalized)))
+    compact = _compacted(distinct)
+    strong = frozenset(distinct[index] for index in _strong_against(query.last, distinct, compact))
     first_compact = query.first.replace(" ", "")
-    return [
+    worth = strong.union(distinct[index] for index in _positions(compact, first_compact))
+    viable = [
         index
         for index, (first, last) in enumerate(names_normalized)
-        if first in strong or last in strong or first.replace(" ", "") == first_compact
+        if first in worth or last in strong
     ]
+    return _Gate(viable, strong)
 
 
-def _strong_against(query_last: str, choices: list[str]) -> set[int]:
+def _compacted(choices: list[str]) -> list[str]:
+    """``choices`` without their spaces, in a few calls in C rather than one per name.
+
+    ``choices`` itself when no name has a space. Normalized names hold no line breaks; a list
+    with one anyway is compacted name by name."""
+    joined = "\n".join(choices)
+    if " " not in joined:
+        return choices
+    compact = joined.replace(" ", "").split("\n")
+    return compact if len(compact) == len(choices) else [c.replace(" ", "") for c in choices]
+
+
+def _positions(values: list[str], wanted: str) -> list[int]:
+    """The indices of ``wanted`` in ``values``, found by list.index (in C): usually none or one."""
+    found = []
+    try:
+        while True:
+            found.append(values.index(wanted, found[-1] + 1 if found else 0))
+    except ValueError:
+        return found
+
+
+def _spaced(choices: list[str]) -> list[int]:
+    """The indices of the names with a space, found in the names joined by str.find (in C): a
+    block holds a few such names among hundreds."""
+    joined = "\n".join(choices)
+    found = []
+    index, start = 0, 0  # the name that begins at ``start``
+    space = joined.find(" ")
+    while space != -1:
+        index += joined.count("\n", start, space)
+        found.append(index)
+        line_end = joined.find("\n", space)
+        if line_end == -1:
+            break
+        index, start = index + 1, line_end + 1
+        space = joined.find(" ", start)
+    return found
+
+
+def _strong_against(
+    query_last: str, choices: list[str], compact: list[str] | None = None
+) -> set[int]:
     """The indices of ``choices`` that a last name compared with ``query_last`` rates strong
     (identity.names.compare_names, and _name_score's hyphenated name), for the whole list at
     once: equal ignoring spaces or a typo (Damerau-Levenshtein within the typo budget), or
     phonetic (same metaphone and Jaro-Winkler >= 0.7), found by rapidfuzz in C, one call each;
-    or a name that gained or lost a part."""
+    or a name that gained or lost a part. ``compact``: the choices without spaces, if known."""
     last_compact = query_last.replace(" ", "")
-    compact = [choice.replace(" ", "") for choice in choices]
+    if compact is None:
+        compact = _compacted(choices)
     strong = {
         index
         for choice, distance, index in process.extract(
@@ -317,22 +390,30 @@ def _strong_against(query_last: str, choices: list[str]) -> set[int]:
     )
     # A name gains or loses a part only if one side has two parts: with one part in the query,
     # only the choices with a space need the (slow, per pair) token comparison.
-    query_has_parts = " " in query_last
+    if " " in query_last:
+        spaced = range(len(choices))
+    elif compact is choices:
+        spaced = ()  # no choice has a space
+    else:
+        spaced = _spaced(choices)
     strong.update(
-        index
-        for index, choice in enumerate(choices)
-        if (query_has_parts or " " in choice) and names.last_name_tokens_overlap(query_last, choice)
+        index for index in spaced if names.last_name_tokens_overlap(query_last, choices[index])
     )
     return strong
 
 
-def _scored(query: _Query, records: list[PersonRecord]) -> list[Candidate]:
-    """The viable records scored, at or above MIN_CANDIDATE_SCORE, best first."""
+def _scored(
+    query: _Query, records: list[PersonRecord], strong: frozenset[str] | None = None
+) -> list[Candidate]:
+    """The viable records scored, at or above MIN_CANDIDATE_SCORE, best first. ``strong``: the
+    gate's names strong against the query's last name (None: not known, every record tries
+    both name orders)."""
     if query.phone is not None or query.email is not None:
         records = _with_canonical_contact(records)
     candidates = []
     for record in records:
-        score, reasons = score_record(query, record)
+        swap_possible = strong is None or _normalized_names(record)[0] in strong
+        score, reasons = score_record(query, record, swap_possible=swap_possible)
         if score < MIN_CANDIDATE_SCORE:
             continue
         candidates.append(
@@ -350,6 +431,9 @@ def _scored(query: _Query, records: list[PersonRecord]) -> list[Candidate]:
         key=lambda c: (-c.score, c.source, c.last_name, c.first_name, str(c.pk)),
     )
     return candidates
+
+
+_NORMALIZED_NAMES = itemgetter(5, 6)  # of a block row (identity.blocking.block_rows)
 
 
 def _query(first_name, last_name, date_of_birth, phone, email) -> _Query:
@@ -380,8 +464,9 @@ def find_candidates(
     rows = block_rows(query.first, query.last, date_of_birth)
     # Rows are (source, pk, first, last, date, first normalized, last normalized, phone, email);
     # only the viable few become PersonRecords.
-    viable = _viable(query, [(row[5], row[6]) for row in rows])
-    return _scored(query, [PersonRecord(*rows[index]) for index in viable])[:limit]
+    gate = _viable(query, list(map(_NORMALIZED_NAMES, rows)))
+    records = [PersonRecord(*rows[index]) for index in gate.viable]
+    return _scored(query, records, gate.strong)[:limit]
 
 
 def score_people(
@@ -395,5 +480,5 @@ def score_people(
     """
     query = _query(first_name, last_name, date_of_birth, phone, email)
     records = list(records)
-    viable = _viable(query, [_normalized_names(record) for record in records])
-    return _scored(query, [records[index] for index in viable])
+    gate = _viable(query, [_normalized_names(record) for record in records])
+    return _scored(query, [records[index] for index in gate.viable], gate.strong)

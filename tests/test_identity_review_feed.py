@@ -302,6 +302,21 @@ def test_the_gate_finds_exactly_the_last_names_the_scorer_rates_strong():
         assert matching._strong_against(query_last, vocabulary) == expected, query_last
 
 
+@pytest.mark.django_db(databases=[])
+def test_the_gate_finds_the_spaced_names_and_compacts_them_like_one_name_at_a_time():
+    """The gate finds names with a space, and takes them out, on the names joined (in C); on
+    random lists of words, spaces and empty names it agrees with doing it name by name."""
+    rng = random.Random(13)
+    for _ in range(2000):
+        choices = [
+            "".join(rng.choice("ab ") for _ in range(rng.randint(0, 4)))
+            for _ in range(rng.randint(1, 8))
+        ]
+        assert matching._spaced(choices) == [i for i, c in enumerate(choices) if " " in c]
+        assert matching._compacted(choices) == [c.replace(" ", "") for c in choices]
+        assert matching._positions(choices, "a") == [i for i, c in enumerate(choices) if c == "a"]
+
+
 def test_scenario_1_a_new_person_despite_candidates_queues_the_pairs():
     from cm_program.services import cm_patient_enroll_new
     from tests.factories import ContingencyManagementFactory, CPSSFactory
