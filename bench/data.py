@@ -147,6 +147,9 @@ def build(size: Size) -> dict:
     # As autovacuum leaves a database in use: statistics, and the visibility map set, so
     # index-only scans (the matcher's blocks) read no heap pages for rows no one has changed.
     execute("VACUUM (ANALYZE)")
+    # And the load's written pages flushed now, not by a checkpoint spread over the next minutes
+    # under the timed requests, each of which waits for its own commit's flush to disk.
+    execute("CHECKPOINT")
     counts = {}
     tables = ["patients_canonical", "patients", "patients_cm", "cm_enrollments",
               "patients_intakeq_link", "providers_cm"]  # fmt: skip

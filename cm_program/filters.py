@@ -1,6 +1,8 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from cm_program.models import (
     ContingencyManagement,
@@ -12,11 +14,91 @@ from cm_program.selectors import enrollment_search_q, pods_in_use
 from providers.models import ProviderCM
 
 
-class ListSelect(forms.Select):
-    """Django's select, rendered without two template includes per option: the list renders
-    three on every page (about 1 ms). The same HTML; no optgroups."""
+def _attrs_html(attrs: dict) -> SafeString:
+    """Django's widgets/attrs.html: True as a bare name, False left out, anything else quoted."""
+    return SafeString(
+        "".join(
+            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
+            for name, value in attrs.items()
+            if value is not False
+        )
+    )
 
-    template_name = "cm/widgets/select.html"
+
+class ListSelect(forms.Select):
+    """Django's select, written in Python rather than by two templates and one include per
+    option: the list renders three on every page, each about 1 ms through the templates. The
+    same HTML (tests/test_cm_list.py compares them); no optgroups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '\n  <option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}\n</select>',
+            widget["name"],
+            _attrs_html(widget["attrs"]),
+            options,
+        )
+
+
+class _ListInputRendering:
+    """Django's widgets/input.html, written in Python (see ListSelect)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>',
+            widget["type"],
+            widget["name"],
+            shown,
+            _attrs_html(widget["attrs"]),
+        )
+
+
+def field_html(field) -> SafeString:
+    """A bound field as the template cm/_field.html writes it (label, widget, errors or help),
+    in Python: the list shows five on every page, about 1 ms each through an include. The same
+    HTML; tests/test_cm_list.py compares them."""
+    required = (
+        SafeString(' <span class="muted" aria-hidden="true">*</span>')
+        if field.field.required
+        else ""
+    )
+    if field.errors:
+        note = format_html(
+            '<small class="field-error" id="{}_error">{}</small>',
+            field.auto_id,
+            format_html_join("", "{} ", ((error,) for error in field.errors)),
+        )
+    elif field.help_text:
+        note = format_html("<small>{}</small>", field.help_text)
+    else:
+        note = ""
+    return format_html(
+        '<label for="{}">{}{}\n  {}\n  {}\n</label>\n',
+        field.id_for_label,
+        field.label,
+        required,
+        field,
+        note,
+    )
+
+
+class ListSearchInput(_ListInputRendering, forms.TextInput):
+    pass
+
+
+class ListHiddenInput(_ListInputRendering, forms.HiddenInput):
+    pass
 
 
 def _once(make):
@@ -42,7 +124,7 @@ class EnrollmentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Name, date of birth, phone, Medicaid ID or IntakeQ client id",
         method="filter_search",
-        widget=forms.TextInput(
+        widget=ListSearchInput(
             attrs={"placeholder": "e.g. Martinez, Mar 22, 1992 or (801) 555-0123", "type": "search"}
         ),
     )
@@ -61,10 +143,10 @@ class EnrollmentFilter(django_filters.FilterSet):
     cpss = django_filters.CharFilter(
         label="CPSS",
         method="filter_cpss_name",
-        widget=forms.TextInput(attrs={"placeholder": "CPSS name", "type": "search"}),
+        widget=ListSearchInput(attrs={"placeholder": "CPSS name", "type": "search"}),
     )
     cpss_provider = django_filters.ModelChoiceFilter(
-        label="CPSS", queryset=ProviderCM.objects.all(), widget=forms.HiddenInput
+        label="CPSS", queryset=ProviderCM.objects.all(), widget=ListHiddenInput
     )
     pod_assignment = django_filters.ChoiceFilter(
         label="Pod", choices=(), empty_label="Any", widget=ListSelect
@@ -90,6 +172,13 @@ class EnrollmentFilter(django_filters.FilterSet):
         self.filters["pod_assignment"].extra["choices"] = _once(
             lambda: [(p, p) for p in pods_in_use(visible, every=self.shows_cpss_filter)]
         )
+
+    def fields_html(self) -> SafeString:
+        """The filters a user can set, each as cm/_field.html writes it (field_html)."""
+        shown = ["q", "status", "cm_program", "cpss", "pod_assignment"]
+        if not self.shows_cpss_filter:
+            shown.remove("cpss")
+        return SafeString("".join(field_html(self.form[name]) for name in shown))
 
     def filter_search(self, queryset, name, value):
         if not value.strip():

@@ -6,6 +6,7 @@ stops at LIST_COUNT_CAP, and no filter renders one option per CPSS.
 """
 
 import datetime
+import html
 import uuid
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views import View
 
 from access_log.recording import PatientKind, record_patients_viewed
@@ -131,7 +134,8 @@ class PatientListView(View):
                 "per_page": per_page,
                 "page_sizes": PAGE_SIZES,
                 "sort": sort,
-                "columns": _sort_links(sort),
+                "headings_html": headings_html(_sort_links(sort), search=search, per_page=per_page),
+                "rows_html": rows_html(page.object_list),
             },
         )
 
@@ -187,6 +191,52 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def display_date(value: datetime.date | None) -> str:
     """The pages' one date format, as the ``date:"M j, Y"`` filter writes it (Mar 22, 1992)."""
     return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}" if value else ""
+
+
+# The table is written here, not by the template: at 25 to 100 rows of nine cells, the template
+# engine's variable lookups and escaping were a third of the page's time. Django's admin writes
+# its change list rows in Python too. Every value is escaped with html.escape, which is what
+# django.utils.html.escape does (without its lazy-string check on every call).
+_ROW_HTML = (
+    '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
+    '<td><span class="badge {}">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+    "<td>{}</td></tr>"
+)
+
+
+def rows_html(rows: list[ListRow]) -> SafeString:
+    """The table body's rows (an empty string for none: the template says no one matches)."""
+    return SafeString(
+        "\n".join(
+            _ROW_HTML.format(
+                *(
+                    html.escape(str(value))
+                    for value in (
+                        row.url, row.name, row.date_of_birth, row.program, row.status,
+                        row.status_label, row.cpss, row.pod, row.points, row.streak, row.enrolled,
+                    )
+                )
+            )
+            for row in rows
+        )
+    )  # fmt: skip
+
+
+def headings_html(columns: list[dict], *, search: str, per_page: int) -> SafeString:
+    """The table's headings: a sort link on each sortable one, the current one marked."""
+    cells = []
+    for column in columns:
+        aria = column["aria_sort"]
+        attrs = format_html(' aria-sort="{}"', aria) if aria else ""
+        if column["key"] is None:
+            cells.append(format_html("<th{}>{}</th>", attrs, column["heading"]))
+            continue
+        query = "&".join(p for p in (search, f"per_page={per_page}&sort={column['next']}") if p)
+        arrow = {"ascending": " ↑", "descending": " ↓"}.get(aria, "")
+        cells.append(
+            format_html('<th{}><a href="?{}">{}{}</a></th>', attrs, query, column["heading"], arrow)
+        )
+    return SafeString("".join(cells))
 
 
 def _list_sort(request) -> str:

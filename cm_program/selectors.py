@@ -128,12 +128,13 @@ def pods_in_use(visible, *, every: bool) -> list[str]:
             .distinct()
         )
     with connection.cursor() as cursor:
+        # A SELECT first, so django-pghistory adds no context to it (it does to a WITH).
         cursor.execute(
-            "WITH RECURSIVE pods(pod) AS ("
+            "SELECT pod FROM (WITH RECURSIVE pods(pod) AS ("
             " SELECT min(pod_assignment) FROM cm_enrollments WHERE pod_assignment > ''"
             " UNION ALL SELECT (SELECT min(pod_assignment) FROM cm_enrollments"
             " WHERE pod_assignment > pods.pod) FROM pods WHERE pod IS NOT NULL)"
-            " SELECT pod FROM pods WHERE pod IS NOT NULL"
+            " SELECT pod FROM pods WHERE pod IS NOT NULL) AS found ORDER BY pod"
         )
         return [row[0] for row in cursor.fetchall()]
 

@@ -71,8 +71,12 @@ class PatientCanonical(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["date_of_birth"], name="patients_canonical_dob_idx"),
+            # Also the CM list's default order: its first page walks the people by name until it
+            # has a page of enrolled ones (~1,500 at 11,000 of 100,000 enrolled), from the index
+            # alone, with the columns a row shows.
             models.Index(
                 fields=["last_name_normalized", "first_name_normalized"],
+                include=["id", "first_name", "last_name", "date_of_birth"],
                 name="patients_canonical_name_idx",
             ),
             # The matcher's block by date, read from the index alone (an index-only scan): the

@@ -279,6 +279,41 @@ def test_the_lists_selects_are_djangos_html(chosen):
     assert " ".join(ours.split()) == " ".join(djangos.split())
 
 
+@pytest.mark.parametrize("data", [None, {"q": "<b>Ann</b>", "status": "nonsense"}])
+def test_the_lists_filters_are_written_as_the_field_template_writes_them(data):
+    """Unbound, and bound with an error (an unknown status) and a value to escape."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+
+    from cm_program.filters import EnrollmentFilter, field_html
+
+    form = EnrollmentFilter(data, queryset=Enrollment.objects.none(), user=AnonymousUser()).form
+    if data:
+        assert form.errors["status"]  # the bound case does show an error
+    for name in ["q", "status", "cm_program", "cpss", "pod_assignment"]:
+        ours = field_html(form[name])
+        template = render_to_string("cm/_field.html", {"field": form[name]})
+        assert " ".join(ours.split()) == " ".join(template.split()), name
+
+
+@pytest.mark.parametrize("value", [None, "", 'Mart"inez <&>', 42])
+def test_the_lists_inputs_are_djangos_html(value):
+    from django import forms
+
+    from cm_program.filters import ListHiddenInput, ListSearchInput
+
+    attrs = {"id": "id_q", "type": "search", "placeholder": "e.g. <x>", "required": True,
+             "disabled": False, "data-n": 3}  # fmt: skip
+    pairs = [
+        (ListSearchInput(attrs=dict(attrs)), forms.TextInput(attrs=dict(attrs))),
+        (ListHiddenInput(attrs={"id": "id_cpss"}), forms.HiddenInput(attrs={"id": "id_cpss"})),
+    ]
+    for ours, djangos in pairs:
+        assert ours.render("q", value, attrs={"aria-describedby": "h"}) == djangos.render(
+            "q", value, attrs={"aria-describedby": "h"}
+        )
+
+
 def _counted(client, **params) -> bool:
     """Whether showing the list counted the enrollments (a COUNT statement)."""
     location = client.post(reverse("cm:patient-list"), params).url
