@@ -36,15 +36,18 @@ class CappedPaginator(Paginator):
     """Counts at most ``cap`` rows: counting every enrollment would make each page cost more as
     the program grows. Past the cap the page says "more than" and asks for a filter.
 
-    A first page with room to spare is the whole list, so it is not counted again: a search
-    usually fits on one page, and counting a name search costs as much as listing it.
+    A first page with room to spare is the whole list, so it is not counted again. A search
+    (``read_whole``) reads all its matches, up to the cap and one more, in its one query and
+    counts and pages them in Python: a name search scans every person's names (no trigram
+    index), and scanning them a second time for the count doubled its cost.
     """
 
     cap = LIST_COUNT_CAP
 
-    def __init__(self, object_list, per_page, *, count_queryset=None, **kwargs):
+    def __init__(self, object_list, per_page, *, count_queryset=None, read_whole=False, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.count_queryset = object_list if count_queryset is None else count_queryset
+        self.read_whole = read_whole
         self._first_page_asked = False
 
     def get_page(self, number):
@@ -52,19 +55,25 @@ class CappedPaginator(Paginator):
         return super().get_page(number)
 
     @cached_property
-    def _first_rows(self) -> list:
-        return list(self.object_list[: self.per_page])
+    def _rows(self) -> list:
+        """The rows read at once: every match up to cap + 1 for a search, else the first page."""
+        return list(self.object_list[: self.cap + 1 if self.read_whole else self.per_page])
 
     @cached_property
     def count(self):
-        if self._first_page_asked and len(self._first_rows) < self.per_page:
-            return len(self._first_rows)
+        if self.read_whole:
+            return len(self._rows)  # cap + 1: more than the cap
+        if self._first_page_asked and len(self._rows) < self.per_page:
+            return len(self._rows)
         return self.count_queryset.order_by()[: self.cap + 1].count()
 
     def page(self, number):
         number = self.validate_number(number)
-        if number == 1 and "_first_rows" in self.__dict__:
-            return self._get_page(self._first_rows, number, self)
+        if self.read_whole and number * self.per_page <= self.cap:
+            bottom = (number - 1) * self.per_page
+            return self._get_page(self._rows[bottom : bottom + self.per_page], number, self)
+        if number == 1 and "_rows" in self.__dict__:
+            return self._get_page(self._rows, number, self)
         return super().page(number)
 
     @property
@@ -110,9 +119,10 @@ class PatientListView(View):
         counted = Enrollment.objects.visible_to(request.user)
         if filterset.is_bound and filterset.is_valid():
             counted = filterset.filter_queryset(counted)
-        page = CappedPaginator(filterset.qs, per_page, count_queryset=counted).get_page(
-            request.GET.get("page")
-        )
+        searched = filterset.is_bound and bool((counted_search(filterset) or "").strip())
+        page = CappedPaginator(
+            filterset.qs, per_page, count_queryset=counted, read_whole=searched
+        ).get_page(request.GET.get("page"))
         detail_url = reverse(
             "cm:patient-detail", kwargs={"canonical_patient_id": PERSON_PLACEHOLDER}
         )
@@ -138,6 +148,13 @@ class PatientListView(View):
                 "rows_html": rows_html(page.object_list),
             },
         )
+
+
+def counted_search(filterset) -> str | None:
+    """The search box's term when the filters are valid (a search: see CappedPaginator)."""
+    if not filterset.is_valid():
+        return None
+    return filterset.form.cleaned_data.get("q")
 
 
 @dataclass(frozen=True, slots=True)

@@ -330,6 +330,33 @@ def test_a_search_that_fits_on_the_first_page_is_not_counted_again(client, cpss)
     assert response.context["page"].paginator.count == 1
 
 
+def test_a_search_longer_than_a_page_is_read_once_and_paged_without_a_count(client, cpss):
+    EnrollmentFactory.create_batch(
+        27, cpss_provider=cpss, cm_patient__canonical_patient__last_name="Zyxward"
+    )
+    EnrollmentFactory.create_batch(3, cpss_provider=cpss)
+    assert not _counted(client, q="zyxw")
+    location = client.post(reverse("cm:patient-list"), {"q": "zyxw"}).url
+    first = client.get(location).context["page"]
+    assert (first.paginator.count, len(first.object_list)) == (27, 25)
+    second = client.get(f"{location}&page=2").context["page"]
+    assert [row.name.split(",")[0] for row in second.object_list] == ["Zyxward", "Zyxward"]
+    shown = {row.enrollment_id for row in first.object_list + second.object_list}
+    assert len(shown) == 27
+
+
+def test_a_search_with_more_matches_than_the_cap_says_more_than(client, cpss, monkeypatch):
+    from cm_program.list_views import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 4)
+    EnrollmentFactory.create_batch(
+        6, cpss_provider=cpss, cm_patient__canonical_patient__last_name="Zyxward"
+    )
+    response = client.post(reverse("cm:patient-list"), {"q": "zyxw"}, follow=True)
+    assert response.context["page"].paginator.capped
+    assert "more than 4 enrollments" in response.content.decode()
+
+
 def test_a_list_longer_than_a_page_is_counted(client, cpss):
     EnrollmentFactory.create_batch(26, cpss_provider=cpss)
     assert _counted(client)
