@@ -117,9 +117,10 @@ class PatientListView(View):
         # Counted on the enrollments alone, with the same filters: the rows' query joins the
         # person for its sort, which would make the count hash every enrollment.
         counted = Enrollment.objects.visible_to(request.user)
+        searched = False  # a search is read whole (CappedPaginator)
         if filterset.is_bound and filterset.is_valid():
             counted = filterset.filter_queryset(counted)
-        searched = filterset.is_bound and bool((counted_search(filterset) or "").strip())
+            searched = bool((filterset.form.cleaned_data.get("q") or "").strip())
         page = CappedPaginator(
             filterset.qs, per_page, count_queryset=counted, read_whole=searched
         ).get_page(request.GET.get("page"))
@@ -140,7 +141,7 @@ class PatientListView(View):
                 "filter": filterset,
                 "page": page,
                 "search": search,
-                "query": "&".join(p for p in (search, f"per_page={per_page}&sort={sort}") if p),
+                "query": _list_query(search, per_page=per_page, sort=sort),
                 "per_page": per_page,
                 "page_sizes": PAGE_SIZES,
                 "sort": sort,
@@ -148,13 +149,6 @@ class PatientListView(View):
                 "rows_html": rows_html(page.object_list),
             },
         )
-
-
-def counted_search(filterset) -> str | None:
-    """The search box's term when the filters are valid (a search: see CappedPaginator)."""
-    if not filterset.is_valid():
-        return None
-    return filterset.form.cleaned_data.get("q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +233,11 @@ def rows_html(rows: list[ListRow]) -> SafeString:
     )  # fmt: skip
 
 
+def _list_query(search: str, *, per_page: int, sort: str) -> str:
+    """The list's query string: the search id (if any), the page size and the sort."""
+    return "&".join(part for part in (search, f"per_page={per_page}&sort={sort}") if part)
+
+
 def headings_html(columns: list[dict], *, search: str, per_page: int) -> SafeString:
     """The table's headings: a sort link on each sortable one, the current one marked."""
     cells = []
@@ -248,7 +247,7 @@ def headings_html(columns: list[dict], *, search: str, per_page: int) -> SafeStr
         if column["key"] is None:
             cells.append(format_html("<th{}>{}</th>", attrs, column["heading"]))
             continue
-        query = "&".join(p for p in (search, f"per_page={per_page}&sort={column['next']}") if p)
+        query = _list_query(search, per_page=per_page, sort=column["next"])
         arrow = {"ascending": " ↑", "descending": " ↓"}.get(aria, "")
         cells.append(
             format_html('<th{}><a href="?{}">{}{}</a></th>', attrs, query, column["heading"], arrow)
