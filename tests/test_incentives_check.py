@@ -1,6 +1,8 @@
 """manage.py incentives_check: exits 0 with a count when all agree, 1 with the ids otherwise."""
 
 import datetime
+import gc
+import random
 from io import StringIO
 
 import pytest
@@ -9,7 +11,9 @@ from django.utils import timezone
 
 from cm_program.models import Enrollment
 from incentives import services
-from incentives.schedules import schedule_demo_publish
+from incentives.consistency import _collector_paused
+from incentives.history import _EarnedElsewhere
+from incentives.schedules import schedule_create, schedule_demo_publish, schedule_publish
 from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +70,78 @@ def test_the_demo_checks_clean(settings):
     call_command("seed_demo", stdout=StringIO())
     assert Enrollment.objects.filter(total_points__gt=0).count() >= 4
     assert "All 6 enrollments match" in run()
+
+
+def test_a_corrected_test_is_checked_as_corrected(recorded):
+    before = Enrollment.objects.get(pk=recorded.pk).total_points
+    first = recorded.drug_tests.order_by("collected_at").first()
+    services.drug_test_correct(
+        test=first, actor=UserFactory(), result="positive", reason="lab report"
+    )
+    assert Enrollment.objects.get(pk=recorded.pk).total_points != before
+    assert "All 1 enrollments match" in run()
+    Enrollment.objects.filter(pk=recorded.pk).update(total_points=before)  # as if uncorrected
+    with pytest.raises(CommandError):
+        run()
+
+
+def test_a_persons_other_enrollment_counts_towards_the_cap():
+    actor = UserFactory()
+    capped = schedule_create(
+        actor=actor,
+        name="Capped",
+        weeks=[{"first_week": 1, "last_week": 4, "tests_per_week": 2}],
+        base_points=10,
+        max_points=10,
+        cap_points=15,
+    )
+    schedule_publish(schedule=capped, actor=actor)
+    started = timezone.now() - datetime.timedelta(days=28)
+    first = EnrollmentFactory(enrollment_date=started)
+    second = EnrollmentFactory(
+        enrollment_date=started,
+        cm_patient=first.cm_patient,
+        canonical_patient=first.canonical_patient,
+    )
+    for enrollment, days in ((first, 27), (second, 20)):
+        services.drug_test_record(
+            enrollment=enrollment,
+            actor=actor,
+            collected_at=timezone.now() - datetime.timedelta(days=days),
+            result="negative",
+        )
+    second.refresh_from_db()
+    assert second.total_points == 5  # capped by the first enrollment's 10
+    assert "All 2 enrollments match" in run()
+    Enrollment.objects.filter(pk=second.pk).update(total_points=10)  # as if uncapped
+    with pytest.raises(CommandError):
+        run()
+
+
+def test_the_collector_is_paused_for_a_batch_and_restored():
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_points_earned_elsewhere_before_a_day_are_the_plain_sum(seed):
+    rng = random.Random(seed)
+    start = datetime.date(2024, 10, 1)
+    entries = [
+        (start + datetime.timedelta(days=rng.randrange(500)), rng.randrange(-5, 30))
+        for _ in range(rng.randrange(0, 60))
+    ]
+    earned = _EarnedElsewhere(entries)
+    for offset in range(0, 520, 3):
+        day = start + datetime.timedelta(days=offset)
+        expected = sum(p for d, p in entries if d.year == day.year and d < day)
+        assert earned.before(day) == expected
