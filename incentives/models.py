@@ -227,6 +227,18 @@ class TestResult(models.TextChoices):
     REFUSED = rules.REFUSED, "Refused"
 
 
+class DrugTestQuerySet(EnrollmentScopedQuerySet):
+    def current(self):
+        """The tests that stand: none superseded them (the last of each correction chain).
+
+        As NOT EXISTS, which PostgreSQL answers from the unique index on supersedes_id; as a
+        left join (``superseded_by__isnull=True``) it scanned every test for each batch of
+        incentives_check."""
+        return self.filter(
+            ~models.Exists(DrugTest.objects.filter(supersedes=models.OuterRef("pk")))
+        )
+
+
 class DrugTest(UUIDModel):
     """A urine drug test as collected; never edited. A lab confirmation that overturns it is a
     new row with ``supersedes`` pointing here (``drug_test_correct``)."""
@@ -252,7 +264,7 @@ class DrugTest(UUIDModel):
     )
     entered_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
 
-    objects = EnrollmentScopedQuerySet.as_manager()
+    objects = DrugTestQuerySet.as_manager()
 
     class Meta:
         db_table = "cm_drug_tests"

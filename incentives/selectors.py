@@ -168,7 +168,7 @@ def week_rows(*, user, cm_program_id=None, since: datetime.date | None = None) -
         due=Count("pk"),
     )
     tests_rows = by_week(
-        DrugTest.objects.filter(superseded_by__isnull=True),
+        DrugTest.objects.current(),
         "collected_at",
         "collected_at__date__gte",
         tests=Count("pk"),
