@@ -27,3 +27,32 @@ def test_a_withdrawn_person_cannot_be_re_enrolled_with_a_date_in_the_future(clie
     )
     enrollment.refresh_from_db()
     assert enrollment.status == "withdrawn"
+
+
+def test_a_session_that_timed_out_does_not_keep_what_was_typed_into_a_form(client, staff_user):
+    # Forms keep what was typed (names, dates of birth) in the session between a POST and its
+    # redirect (cm_program.drafts); a session left to time out kept its row, PHI and all, for
+    # good: nothing ever deleted expired sessions.
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    from tests.factories import ContingencyManagementFactory
+
+    cpss = staff_user("CPSS")
+    client.force_login(cpss)
+    client.post(
+        reverse("cm:enroll-new"),
+        {
+            "first_name": "Jessica",
+            "last_name": "Zyzzlewicz",
+            "date_of_birth": "1992-03-22",
+            "cm_program": str(ContingencyManagementFactory().pk),
+            "action": "check",
+        },
+    )
+    assert any("Zyzzlewicz" in str(s.get_decoded()) for s in Session.objects.all())
+    Session.objects.update(expire_date=timezone.now() - datetime.timedelta(minutes=1))
+
+    Client().force_login(staff_user("CPSS"))
+
+    assert not any("Zyzzlewicz" in str(s.get_decoded()) for s in Session.objects.all())
