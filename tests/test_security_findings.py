@@ -56,3 +56,18 @@ def test_a_session_that_timed_out_does_not_keep_what_was_typed_into_a_form(clien
     Client().force_login(staff_user("CPSS"))
 
     assert not any("Zyzzlewicz" in str(s.get_decoded()) for s in Session.objects.all())
+
+
+def test_a_schedule_cannot_plan_visits_for_centuries(staff_user):
+    # Checking ranges for overlap builds a set of every week, and each enrollment's first test
+    # plans every visit: one range ending at week 10**12 took a worker's memory.
+    from django.core.exceptions import ValidationError
+
+    from incentives.schedules import DEMO_SCHEDULE, schedule_create
+
+    fields = {
+        **DEMO_SCHEDULE,
+        "weeks": [{"first_week": 1, "last_week": 52 * 100, "tests_per_week": 7}],
+    }
+    with pytest.raises(ValidationError, match="weeks"):
+        schedule_create(actor=staff_user("Admin"), **fields)
