@@ -71,3 +71,31 @@ def test_a_schedule_cannot_plan_visits_for_centuries(staff_user):
     }
     with pytest.raises(ValidationError, match="weeks"):
         schedule_create(actor=staff_user("Admin"), **fields)
+
+
+def test_the_enrolled_person_s_name_is_not_sent_to_the_browser_in_a_cookie(client, staff_user):
+    # "Jessica Zyzzlewicz is enrolled" waited for the next page in the messages cookie (signed,
+    # not encrypted): PHI in Set-Cookie and Cookie headers, which proxies and tools may log.
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest
+
+    from tests.factories import ContingencyManagementFactory
+
+    cpss = staff_user("CPSS")
+    client.force_login(cpss)
+    details = {
+        "first_name": "Jessica",
+        "last_name": "Zyzzlewicz",
+        "date_of_birth": "1992-03-22",
+        "enrollment_source": "outpatient",
+        "cm_program": str(ContingencyManagementFactory().pk),
+        "cpss_provider": str(cpss.cm_provider.pk),
+        "submission_key": "k" * 24,
+    }
+    client.post(reverse("cm:enroll-new"), {**details, "action": "check"})
+    response = client.post(
+        reverse("cm:enroll-new"), {**details, "action": "confirm", "person": "new"}
+    )
+    assert response.status_code == 302
+    cookies = [CookieStorage(HttpRequest())._decode(c.value) for c in response.cookies.values()]
+    assert "Zyzzlewicz" not in str(cookies)
