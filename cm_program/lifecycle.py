@@ -121,6 +121,12 @@ def enrollment_reactivate(
         )
     if withdrawn and enrollment_date is None:
         raise ValidationError({"enrollment_date": "Give the new enrollment date."})
+    if withdrawn and enrollment_date > timezone.localdate():
+        # Active from a future date, no test could be recorded until then (incentives refuses a
+        # test dated before the enrollment).
+        raise ValidationError(
+            {"enrollment_date": "The new enrollment date cannot be in the future."}
+        )
     target = cpss_provider or enrollment.cpss_provider
     if target is None:
         raise ValidationError({"cpss_provider": "Choose the CPSS who takes them on."})

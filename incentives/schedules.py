@@ -33,6 +33,9 @@ DEMO_SCHEDULE = {
     "notes": "Example numbers: the clinic must confirm them (and its funder's limits) first.",
 }
 
+# Programs run weeks to months; ten years bounds the weeks checked and the visits planned.
+LAST_WEEK = 520
+
 SCHEDULE_FIELDS = (
     "name",
     "cm_program",
@@ -68,6 +71,8 @@ def _clean_weeks(weeks) -> None:
             raise ValidationError(
                 {"weeks": f"Weeks {first}-{last}: weeks start at 1 and a week has 1-7 tests."}
             )
+        if last > LAST_WEEK:
+            raise ValidationError({"weeks": f"A schedule ends by week {LAST_WEEK} (ten years)."})
         if covered & set(range(first, last + 1)):
             raise ValidationError({"weeks": f"Weeks {first}-{last} overlap another range."})
         covered |= set(range(first, last + 1))

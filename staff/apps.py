@@ -17,11 +17,13 @@ class StaffConfig(AppConfig):
 
         from staff.groups import grant_admin_group_new_permissions
         from staff.middleware import stamp_sign_in_time
+        from staff.services import expired_sessions_delete
 
         # Apps added after the groups migration (audit, axes, otp, ...) bring permissions the
         # Admin group must also hold; this runs after auth has created them, on every migrate.
         post_migrate.connect(grant_admin_group_new_permissions, dispatch_uid="cm_admin_all_perms")
         user_logged_in.connect(stamp_sign_in_time, dispatch_uid="cm_signed_in_at")
+        user_logged_in.connect(expired_sessions_delete, dispatch_uid="cm_expired_sessions")
 
 
 class SecureAdminConfig(admin_apps.AdminConfig):

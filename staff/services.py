@@ -1,3 +1,6 @@
+from importlib import import_module
+
+from django.conf import settings
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -24,3 +27,10 @@ def totp_device_confirm(*, device: TOTPDevice) -> TOTPDevice:
     device.full_clean()
     device.save(update_fields=["confirmed"])
     return device
+
+
+def expired_sessions_delete(**kwargs) -> None:
+    """user_logged_in receiver: delete the sessions past their expiry. A session holds what was
+    typed into forms and searches (names, dates of birth: core.searches, cm_program.drafts), and
+    one left to time out is never signed out of, so nothing else would ever delete its row."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

@@ -225,6 +225,9 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # However active, a session ends this long after sign-in (staff.middleware).
 CM_SESSION_ABSOLUTE_AGE = 12 * 60 * 60
+# Messages name people ("Jessica Martinez is enrolled"): kept server-side with the session, not
+# in a cookie (signed, not encrypted) that proxies and tools may log.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Login throttling (django-axes, database handler): 5 failures for one username from one address
 # lock that pair for 15 minutes; a success resets the count.
