@@ -3,7 +3,13 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import EnrollmentFactory
+from cm_program import supervisor_requests
+from tests.factories import (
+    CPSSFactory,
+    EnrollmentFactory,
+    StaffUserFactory,
+    SupervisorRequestFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,3 +23,43 @@ def test_the_patient_page_links_each_enrollment_to_its_incentives(client, cpss):
     )
     html = client.get(url).content.decode()
     assert reverse("incentives:participant", kwargs={"enrollment_id": enrollment.pk}) in html
+
+
+@pytest.fixture
+def two_supervisors():
+    return (
+        StaffUserFactory(group="CPSS Supervisor", first_name="Ana", last_name="Reyes"),
+        StaffUserFactory(group="CPSS Supervisor", first_name="Sam", last_name="Ortiz"),
+    )
+
+
+def test_a_supervisor_deciding_a_request_another_just_decided_is_told_so(client, two_supervisors):
+    first, second = two_supervisors
+    queued = SupervisorRequestFactory()
+    supervisor_requests.supervisor_request_decline(
+        supervisor_request=queued, actor=first, note="Already enrolled."
+    )
+    client.force_login(second)  # had the page open before the first decided
+    response = client.post(
+        reverse("cm:supervisor-request", kwargs={"request_id": queued.pk}),
+        {"decision": "new", "cpss_provider": CPSSFactory().pk, "note": "A new person."},
+        follow=True,
+    )
+    assert "already decided by Ana Reyes" in response.content.decode()
+
+
+def test_a_second_supervisor_making_the_same_decision_is_not_told_theirs_was_saved(
+    client, two_supervisors
+):
+    first, second = two_supervisors
+    queued = SupervisorRequestFactory()
+    supervisor_requests.supervisor_request_decline(
+        supervisor_request=queued, actor=first, note="Already enrolled."
+    )
+    client.force_login(second)
+    response = client.post(
+        reverse("cm:supervisor-request", kwargs={"request_id": queued.pk}),
+        {"decision": "decline", "note": "Duplicate of another request."},
+        follow=True,
+    )
+    assert "Decided: not enrolled." not in response.content.decode()
