@@ -255,6 +255,9 @@ class CorrectTestView(_EnrollmentForm):
         recorded = services.drug_test_correct(
             test=test, actor=self.request.user, **form.cleaned_data
         )
+        if recorded.test.pk == test.pk:  # the service wrote nothing: the reason is not kept
+            result = recorded.test.get_result_display().lower()
+            return f"Nothing changed: the test is already {result}."
         change = sum(entry.points for entry in recorded.entries)
         return f"Test corrected; {len(recorded.entries)} adjustments, {change:+d} points."
 

@@ -1,9 +1,14 @@
 """What walking through a CPSS's and a CPSS Supervisor's day on the staff pages turned up."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from cm_program import supervisor_requests
+from incentives import services as incentive_services
+from incentives.schedules import schedule_demo_publish
 from tests.factories import (
     CPSSFactory,
     EnrollmentFactory,
@@ -63,3 +68,22 @@ def test_a_second_supervisor_making_the_same_decision_is_not_told_theirs_was_sav
         follow=True,
     )
     assert "Decided: not enrolled." not in response.content.decode()
+
+
+def test_correcting_a_test_to_the_result_it_has_says_nothing_changed(client, staff_user):
+    cpss = staff_user("CPSS")
+    schedule_demo_publish(actor=cpss)
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss.cm_provider,
+        enrollment_date=timezone.now() - datetime.timedelta(days=10),
+    )
+    recorded = incentive_services.drug_test_record(
+        enrollment=enrollment, actor=cpss, collected_at=timezone.now(), result="negative"
+    )
+    client.force_login(staff_user("CPSS Supervisor"))
+    response = client.post(
+        reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}),
+        {"result": "negative", "reason": "Lab confirmed it"},
+        follow=True,
+    )
+    assert "Test corrected" not in response.content.decode()
