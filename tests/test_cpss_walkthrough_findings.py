@@ -87,3 +87,24 @@ def test_correcting_a_test_to_the_result_it_has_says_nothing_changed(client, sta
         follow=True,
     )
     assert "Test corrected" not in response.content.decode()
+
+
+def test_the_correction_page_dates_the_test_on_the_clinics_day(client, staff_user):
+    cpss = staff_user("CPSS")
+    schedule_demo_publish(actor=cpss)
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss.cm_provider,
+        enrollment_date=timezone.now() - datetime.timedelta(days=30),
+    )
+    # 8 p.m. in Salt Lake City is 3 a.m. the next day in UTC.
+    evening = timezone.make_aware(
+        datetime.datetime.combine(
+            timezone.localdate() - datetime.timedelta(days=2), datetime.time(20)
+        )
+    )
+    recorded = incentive_services.drug_test_record(
+        enrollment=enrollment, actor=cpss, collected_at=evening, result="negative"
+    )
+    client.force_login(staff_user("CPSS Supervisor"))
+    page = client.get(reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}))
+    assert f"test of {evening.date():%Y-%m-%d}" in page.content.decode()
