@@ -411,5 +411,10 @@ class LedgerEntry(UUIDModel):
         return f"{self.get_kind_display()} {self.points:+d}"
 
     @property
+    def method_in_words(self) -> str:
+        """How it was handed over as staff say it ("gift card"), not the stored key."""
+        return self.method.replace("_", " ")
+
+    @property
     def trace_words(self) -> str:
         return (self.trace or {}).get("words", "") or self.reason

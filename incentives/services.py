@@ -362,6 +362,7 @@ def incentive_issue(
             {"points": f"Only {balance} points are earned and not yet issued; {points} is more."}
         )
     plan = IncentivePlan.objects.filter(enrollment=enrollment).select_related("schedule").first()
+    in_words = method.replace("_", " ")  # the ledger and the statement read "gift card"
     entry = LedgerEntry(
         enrollment=enrollment,
         kind=ISSUE_METHODS[method],
@@ -371,7 +372,7 @@ def incentive_issue(
         schedule=plan.schedule if plan else None,
         method=method,
         reference=(reference or "").strip(),
-        trace={"words": f"{points} points handed over ({method}); balance {balance} before."},
+        trace={"words": f"{points} points handed over ({in_words}); balance {balance} before."},
         created_by=actor,
     )
     entry.full_clean()

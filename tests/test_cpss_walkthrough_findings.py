@@ -108,3 +108,21 @@ def test_the_correction_page_dates_the_test_on_the_clinics_day(client, staff_use
     client.force_login(staff_user("CPSS Supervisor"))
     page = client.get(reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}))
     assert f"test of {evening.date():%Y-%m-%d}" in page.content.decode()
+
+
+def test_the_ledger_names_how_an_incentive_was_handed_over_in_words(client, staff_user):
+    cpss = staff_user("CPSS")
+    schedule_demo_publish(actor=cpss)
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss.cm_provider,
+        enrollment_date=timezone.now() - datetime.timedelta(days=10),
+    )
+    incentive_services.drug_test_record(
+        enrollment=enrollment, actor=cpss, collected_at=timezone.now(), result="negative"
+    )
+    incentive_services.incentive_issue(
+        enrollment=enrollment, actor=cpss, points=20, method="gift_card", reference="GC-1"
+    )
+    client.force_login(cpss)
+    url = reverse("incentives:participant", kwargs={"enrollment_id": enrollment.pk})
+    assert "gift_card" not in client.get(url).content.decode()
