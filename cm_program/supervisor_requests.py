@@ -17,6 +17,7 @@ from cm_program import selectors, services
 from cm_program.lifecycle import enrollment_reactivate
 from cm_program.models import (
     ContingencyManagement,
+    Enrollment,
     ParticipationStatus,
     PatientCM,
     SupervisorRequest,
@@ -219,6 +220,9 @@ def supervisor_request_reactivation_create(*, actor, enrollment, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for reactivating them."})
+    # Locked before looking for a pending request: a double-click's two POSTs would otherwise
+    # both find none and queue two.
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status != ParticipationStatus.PAUSED:
         raise ValidationError("Only a paused enrollment is reactivated through this request.")
     existing = SupervisorRequest.objects.filter(
