@@ -1,6 +1,7 @@
 """What walking through a CPSS's and a CPSS Supervisor's day on the staff pages turned up."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from cm_program import supervisor_requests
 from incentives import services as incentive_services
+from incentives.models import LedgerEntry
 from incentives.schedules import schedule_demo_publish
 from tests.factories import (
     CPSSFactory,
@@ -126,3 +128,23 @@ def test_the_ledger_names_how_an_incentive_was_handed_over_in_words(client, staf
     client.force_login(cpss)
     url = reverse("incentives:participant", kwargs={"enrollment_id": enrollment.pk})
     assert "gift_card" not in client.get(url).content.decode()
+
+
+def test_a_double_clicked_hand_over_is_recorded_once(client, staff_user):
+    cpss = staff_user("CPSS")
+    schedule_demo_publish(actor=cpss)
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss.cm_provider,
+        enrollment_date=timezone.now() - datetime.timedelta(days=10),
+    )
+    incentive_services.drug_test_record(
+        enrollment=enrollment, actor=cpss, collected_at=timezone.now(), result="negative"
+    )
+    client.force_login(cpss)
+    url = reverse("incentives:issue", kwargs={"pk": enrollment.pk})
+    page = client.get(url).content.decode()
+    posted = dict(re.findall(r'<input type="hidden" name="(submission_key)" value="([^"]+)"', page))
+    posted.update({"points": "10", "method": "voucher", "reference": "V-77"})
+    client.post(url, posted)
+    client.post(url, posted)
+    assert LedgerEntry.objects.filter(enrollment=enrollment, kind="issued").count() == 1
