@@ -209,6 +209,12 @@ def enrollment_create(
     return enrollment
 
 
+def form_submission_claim(key: str | None, actor) -> FormSubmission | None:
+    """Claim a form's one-time key in the caller's transaction; AlreadySubmitted when a submit
+    of the same form got there first (a double-click). Rolled back with the caller."""
+    return _claim_submission(key, actor)
+
+
 def _claim_submission(key: str | None, actor) -> FormSubmission | None:
     if not key:
         return None

@@ -17,6 +17,7 @@ from cm_program import selectors, services
 from cm_program.lifecycle import enrollment_reactivate
 from cm_program.models import (
     ContingencyManagement,
+    Enrollment,
     ParticipationStatus,
     PatientCM,
     SupervisorRequest,
@@ -79,14 +80,20 @@ def supervisor_request_create(
 
 
 def _pending(supervisor_request: SupervisorRequest, *, actor, note: str, decided: str):
-    """The request locked, or None when it was already decided this way (a resent form)."""
+    """The request locked, or None when this supervisor already decided it this way (a resent
+    form). Another supervisor's decision is not theirs: they are told who decided what."""
     if actor is None or not actor.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied("Only supervisors decide these requests.")
     locked = SupervisorRequest.objects.select_for_update().get(pk=supervisor_request.pk)
-    if locked.status == decided:
+    if locked.status == decided and locked.decided_by_id == actor.pk:
         return None
     if locked.status != SupervisorRequest.Status.PENDING:
-        raise ValidationError("This request was already decided.")
+        by = locked.decided_by
+        who = (by.get_full_name() or by.get_username()) if by else "another supervisor"
+        raise ValidationError(
+            f"This request was already decided by {who} "
+            f"({locked.get_status_display().lower()}); your decision was not saved."
+        )
     if not (note or "").strip():
         raise ValidationError({"note": "Say why, for the record."})
     return locked
@@ -213,6 +220,9 @@ def supervisor_request_reactivation_create(*, actor, enrollment, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for reactivating them."})
+    # Locked before looking for a pending request: a double-click's two POSTs would otherwise
+    # both find none and queue two.
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status != ParticipationStatus.PAUSED:
         raise ValidationError("Only a paused enrollment is reactivated through this request.")
     existing = SupervisorRequest.objects.filter(

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils import timezone
 
+from cm_program.forms import SubmissionKeyField, new_submission_key
 from cm_program.models import ContingencyManagement
 from incentives import rules
 from incentives.models import STIMULANTS, CapPeriod, TestResult
@@ -47,6 +48,8 @@ class IssueForm(forms.Form):
         choices=[(m, m.replace("_", " ").capitalize()) for m in ISSUE_METHODS]
     )
     reference = forms.CharField(required=False, label="Card or voucher number")
+    # One hand-over per form shown: a double-click must not record the card twice.
+    submission_key = SubmissionKeyField(initial=new_submission_key, required=False)
 
 
 class ScheduleForm(forms.Form):

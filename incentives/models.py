@@ -11,6 +11,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.functions import TransactionNow
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from cm_program.models import ContingencyManagement, Enrollment
 from core.models import TimestampedModel, UUIDModel
@@ -291,7 +292,8 @@ class DrugTest(UUIDModel):
         ]
 
     def __str__(self):
-        return f"{self.get_result_display()} test of {self.collected_at:%Y-%m-%d}"
+        # The clinic's day: an evening test is the next day in UTC.
+        return f"{self.get_result_display()} test of {timezone.localdate(self.collected_at)}"
 
 
 class EntryKind(models.TextChoices):
@@ -407,6 +409,11 @@ class LedgerEntry(UUIDModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.points:+d}"
+
+    @property
+    def method_in_words(self) -> str:
+        """How it was handed over as staff say it ("gift card"), not the stored key."""
+        return self.method.replace("_", " ")
 
     @property
     def trace_words(self) -> str:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cm_program.models import Enrollment, ParticipationStatus
-from cm_program.services import enrollment_points_set
+from cm_program.services import enrollment_points_set, form_submission_claim
 from incentives import rules, selectors
 from incentives.history import load_histories, replay_history, visit_entry_totals
 from incentives.models import (
@@ -348,20 +348,29 @@ def drug_test_correct(*, test: DrugTest, actor, result: str, reason: str) -> Rec
 
 @transaction.atomic
 def incentive_issue(
-    *, enrollment: Enrollment, actor, points: int, method: str, reference: str
+    *,
+    enrollment: Enrollment,
+    actor,
+    points: int,
+    method: str,
+    reference: str,
+    submission_key: str | None = None,
 ) -> LedgerEntry:
-    """A gift card or voucher handed over (or a prize): never more than the unissued balance."""
+    """A gift card or voucher handed over (or a prize): never more than the unissued balance.
+    ``submission_key``: the form's one-time key (cm_program.services.AlreadySubmitted if used)."""
     if method not in ISSUE_METHODS:
         raise ValidationError({"method": f"A method is one of {', '.join(ISSUE_METHODS)}."})
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise ValidationError({"points": "Issue a whole number of points, more than 0."})
     enrollment = _lock(enrollment)
+    form_submission_claim(submission_key, actor)
     balance = selectors.unissued_balance(enrollment_id=enrollment.pk)
     if points > balance:
         raise ValidationError(
             {"points": f"Only {balance} points are earned and not yet issued; {points} is more."}
         )
     plan = IncentivePlan.objects.filter(enrollment=enrollment).select_related("schedule").first()
+    in_words = method.replace("_", " ")  # the ledger and the statement read "gift card"
     entry = LedgerEntry(
         enrollment=enrollment,
         kind=ISSUE_METHODS[method],
@@ -371,7 +380,7 @@ def incentive_issue(
         schedule=plan.schedule if plan else None,
         method=method,
         reference=(reference or "").strip(),
-        trace={"words": f"{points} points handed over ({method}); balance {balance} before."},
+        trace={"words": f"{points} points handed over ({in_words}); balance {balance} before."},
         created_by=actor,
     )
     entry.full_clean()

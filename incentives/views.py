@@ -11,6 +11,7 @@ from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from cm_program.drafts import draft_redirect, errors_of, form_again, form_post
+from cm_program.services import AlreadySubmitted
 from core.safe_csv import SafeWriter
 from incentives import rules, selectors, services
 from incentives.forms import (
@@ -239,9 +240,12 @@ class IssueView(_EnrollmentForm):
     form_class = IssueForm
 
     def perform(self, enrollment, form) -> str:
-        entry = services.incentive_issue(
-            enrollment=enrollment, actor=self.request.user, **form.cleaned_data
-        )
+        try:
+            entry = services.incentive_issue(
+                enrollment=enrollment, actor=self.request.user, **form.cleaned_data
+            )
+        except AlreadySubmitted:
+            return "This hand-over was already recorded; nothing was saved twice."
         return f"{entry.points} points handed over."
 
 
@@ -255,6 +259,9 @@ class CorrectTestView(_EnrollmentForm):
         recorded = services.drug_test_correct(
             test=test, actor=self.request.user, **form.cleaned_data
         )
+        if recorded.test.pk == test.pk:  # the service wrote nothing: the reason is not kept
+            result = recorded.test.get_result_display().lower()
+            return f"Nothing changed: the test is already {result}."
         change = sum(entry.points for entry in recorded.entries)
         return f"Test corrected; {len(recorded.entries)} adjustments, {change:+d} points."
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from cm_program import services
-from cm_program.models import Enrollment, PatientCM
+from cm_program import services, supervisor_requests
+from cm_program.models import Enrollment, PatientCM, SupervisorRequest
 from tests.factories import (
     ContingencyManagementFactory,
     CPSSFactory,
@@ -88,3 +88,25 @@ def test_racing_enrollments_of_one_person_make_one_cm_record():
     assert len(errors) == 1
     assert PatientCM.objects.count() == 1
     assert Enrollment.objects.count() == 1
+
+
+def test_a_double_clicked_reactivation_request_queues_one():
+    cpss = CPSSFactory()
+    enrollment = EnrollmentFactory(cpss_provider=cpss, status="paused")
+    barrier = threading.Barrier(3)
+
+    def ask():
+        try:
+            barrier.wait(timeout=10)
+            supervisor_requests.supervisor_request_reactivation_create(
+                actor=cpss.user, enrollment=enrollment, reason="Back from travel."
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert SupervisorRequest.objects.filter(enrollment=enrollment, status="pending").count() == 1
