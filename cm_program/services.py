@@ -209,13 +209,10 @@ def enrollment_create(
     return enrollment
 
 
-def form_submission_claim(key: str | None, actor) -> FormSubmission | None:
+def form_submission_claim(*, key: str | None, actor) -> FormSubmission | None:
     """Claim a form's one-time key in the caller's transaction; AlreadySubmitted when a submit
-    of the same form got there first (a double-click). Rolled back with the caller."""
-    return _claim_submission(key, actor)
-
-
-def _claim_submission(key: str | None, actor) -> FormSubmission | None:
+    of the same form got there first (a double-click). Rolled back with the caller. No key (a
+    form that did not carry one): nothing to claim, None."""
     if not key:
         return None
     try:
@@ -333,7 +330,7 @@ def cm_patient_enroll_new(
     is always that person, never a second row; ``declined_candidates`` (the matcher's candidates
     the page showed) then go to the review queues when at or above the review score.
     """
-    submission = _claim_submission(submission_key, actor)
+    submission = form_submission_claim(key=submission_key, actor=actor)
     if same_person is not None:
         canonical, created = same_person, False
     elif same_intakeq_patient is not None:
@@ -378,7 +375,7 @@ def cm_patient_enroll_existing(
 
     Canonical find-or-create, the IntakeQ link, the CM record and the enrollment: one transaction.
     """
-    submission = _claim_submission(submission_key, actor)
+    submission = form_submission_claim(key=submission_key, actor=actor)
     canonical, created = _link_intakeq(
         intakeq_patient=intakeq_patient, confidence_score=confidence_score, actor=actor
     )

@@ -51,7 +51,7 @@ def supervisor_request_create(
     The same pending request (same requester, person and program) is returned, not repeated.
     """
     # The form's one-time key, as for an enrollment: a resent form queues nothing twice.
-    services._claim_submission(submission_key, actor)
+    services.form_submission_claim(key=submission_key, actor=actor)
     fields = {
         "kind": SupervisorRequest.Kind.ENROLLMENT,
         "requested_by": actor,

@@ -363,7 +363,7 @@ def incentive_issue(
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise ValidationError({"points": "Issue a whole number of points, more than 0."})
     enrollment = _lock(enrollment)
-    form_submission_claim(submission_key, actor)
+    form_submission_claim(key=submission_key, actor=actor)
     balance = selectors.unissued_balance(enrollment_id=enrollment.pk)
     if points > balance:
         raise ValidationError(
