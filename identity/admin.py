@@ -80,6 +80,10 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
         "enrollments_summary",
     ]
 
+    def has_delete_permission(self, request, obj=None):
+        # Every row is someone's medical record: a duplicate is merged (and can be unmerged).
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.readonly_fields
