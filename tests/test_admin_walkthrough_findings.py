@@ -5,7 +5,12 @@ from django.urls import reverse
 
 from cm_program.models import PatientCM
 from identity.models import PatientCanonical
-from tests.factories import PatientCanonicalFactory, PatientCMFactory, admin_user
+from tests.factories import (
+    LinkProposalFactory,
+    PatientCanonicalFactory,
+    PatientCMFactory,
+    admin_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +39,26 @@ def test_the_admin_cannot_delete_a_cm_record(client):
 
     assert response.status_code == 403
     assert PatientCM.objects.filter(pk=cm_record.pk).exists()
+
+
+def test_confirming_a_proposal_left_on_a_merged_person_does_not_link_the_merged_record(client):
+    # Both charts were proposed against one IntakeQ row; the merge leaves the merged chart's
+    # proposal behind (the kept one already has that pair).
+    from identity.services import canonical_patients_merge
+    from intakeq_link.models import PatientIntakeQLink
+
+    actor = admin_user()
+    keep, merged = PatientCanonicalFactory(), PatientCanonicalFactory()
+    kept_proposal = LinkProposalFactory(canonical_patient=keep)
+    left_behind = LinkProposalFactory(
+        canonical_patient=merged, intakeq_patient=kept_proposal.intakeq_patient
+    )
+    canonical_patients_merge(keep=keep, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    client.post(
+        reverse("admin:intakeq_link_linkproposal_decide", args=[left_behind.pk]),
+        {"decision": "same", "confirm": "on"},
+    )
+
+    assert not PatientIntakeQLink.objects.filter(canonical_patient=merged).exists()
