@@ -16,6 +16,7 @@ from identity.forms import (
     UnmergeForm,
 )
 from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
+from identity.normalization import normalize_name
 from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from identity.services import (
     CORRECT_PERMISSION,
@@ -79,6 +80,11 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
         "intakeq_link_summary",
         "enrollments_summary",
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The search fields are the normalized names: "O'Brien" or "Martínez" as typed must
+        # meet "obrien" and "martinez".
+        return super().get_search_results(request, queryset, normalize_name(search_term))
 
     def has_delete_permission(self, request, obj=None):
         # Every row is someone's medical record: a duplicate is merged (and can be unmerged).
