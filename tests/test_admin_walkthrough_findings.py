@@ -62,3 +62,18 @@ def test_confirming_a_proposal_left_on_a_merged_person_does_not_link_the_merged_
     )
 
     assert not PatientIntakeQLink.objects.filter(canonical_patient=merged).exists()
+
+
+@pytest.mark.parametrize("date_of_birth", ["2999-01-01", "1899-12-31"])
+def test_adding_a_person_in_the_admin_refuses_a_date_of_birth_the_services_refuse(
+    client, date_of_birth
+):
+    client.force_login(admin_user())
+
+    response = client.post(
+        reverse("admin:identity_patientcanonical_add"),
+        {"first_name": "Ann", "last_name": "Lee", "date_of_birth": date_of_birth},
+    )
+
+    assert response.status_code == 200
+    assert not PatientCanonical.objects.exists()
