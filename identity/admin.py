@@ -215,9 +215,12 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 _errors(form, exc)
                 if getattr(exc, "code", None) == "same_as_other":
-                    other = exc.params["other_id"]
-                    url = reverse("admin:identity_patientcanonical_merge", args=[other, patient.pk])
-                    links.append(("Merge this person into the other one", url))
+                    other = exc.params["kept_id"]
+                    if other != patient.pk:
+                        url = reverse(
+                            "admin:identity_patientcanonical_merge", args=[other, patient.pk]
+                        )
+                        links.append(("Merge this person into the other one", url))
             else:
                 self.message_user(request, "Corrected.", messages.SUCCESS)
                 return redirect("admin:identity_patientcanonical_change", patient.pk)

@@ -77,3 +77,26 @@ def test_adding_a_person_in_the_admin_refuses_a_date_of_birth_the_services_refus
 
     assert response.status_code == 200
     assert not PatientCanonical.objects.exists()
+
+
+def test_a_correction_equal_to_a_merged_person_links_to_a_merge_into_the_kept_person(client):
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    kept, merged, patient = (PatientCanonicalFactory() for _ in range(3))
+    canonical_patients_merge(keep=kept, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = client.post(
+        reverse("admin:identity_patientcanonical_correct", args=[patient.pk]),
+        {
+            "first_name": merged.first_name,
+            "last_name": merged.last_name,
+            "date_of_birth": merged.date_of_birth.isoformat(),
+            "reason": "Typo",
+        },
+    )
+
+    links = dict(response.context["links"])
+    into_kept = reverse("admin:identity_patientcanonical_merge", args=[kept.pk, patient.pk])
+    assert links["Merge this person into the other one"] == into_kept
