@@ -35,8 +35,29 @@ class UnlinkForm(forms.Form):
     )
 
 
+class LinkAddForm(forms.ModelForm):
+    """intakeq_link_create's refusals of a row, as form errors rather than a server error."""
+
+    class Meta:
+        model = PatientIntakeQLink
+        fields = ["canonical_patient", "intakeq_patient", "confidence_score"]
+
+    def clean_canonical_patient(self):
+        patient = self.cleaned_data["canonical_patient"]
+        if patient.merged_into_id is not None:
+            raise ValidationError("This person was merged into another: link the kept person.")
+        return patient
+
+    def clean_intakeq_patient(self):
+        intakeq_patient = self.cleaned_data["intakeq_patient"]
+        if not intakeq_patient.is_from_intakeq:
+            raise ValidationError("This record was written by the old CM app, not by IntakeQ.")
+        return intakeq_patient
+
+
 @admin.register(PatientIntakeQLink)
 class PatientIntakeQLinkAdmin(admin.ModelAdmin):
+    form = LinkAddForm
     list_display = [
         "canonical_patient",
         "intakeq_patient",

@@ -100,3 +100,46 @@ def test_a_correction_equal_to_a_merged_person_links_to_a_merge_into_the_kept_pe
     links = dict(response.context["links"])
     into_kept = reverse("admin:identity_patientcanonical_merge", args=[kept.pk, patient.pk])
     assert links["Merge this person into the other one"] == into_kept
+
+
+def test_adding_a_link_to_a_row_the_old_cm_app_wrote_is_a_form_error_not_a_server_error(client):
+    from intakeq_link.models import PatientIntakeQLink
+    from tests.factories import IntakeQPatientFactory
+
+    client.force_login(admin_user())
+    written_by_old_app = IntakeQPatientFactory(intakeq_client_id=None)
+
+    response = client.post(
+        reverse("admin:intakeq_link_patientintakeqlink_add"),
+        {
+            "canonical_patient": PatientCanonicalFactory().pk,
+            "intakeq_patient": written_by_old_app.pk,
+            "confidence_score": "1.00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert not PatientIntakeQLink.objects.exists()
+
+
+def test_adding_a_link_to_a_merged_person_is_a_form_error_not_a_server_error(client):
+    from identity.services import canonical_patients_merge
+    from intakeq_link.models import PatientIntakeQLink
+    from tests.factories import IntakeQPatientFactory
+
+    actor = admin_user()
+    keep, merged = PatientCanonicalFactory(), PatientCanonicalFactory()
+    canonical_patients_merge(keep=keep, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = client.post(
+        reverse("admin:intakeq_link_patientintakeqlink_add"),
+        {
+            "canonical_patient": merged.pk,
+            "intakeq_patient": IntakeQPatientFactory().pk,
+            "confidence_score": "1.00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert not PatientIntakeQLink.objects.exists()
