@@ -47,6 +47,10 @@ class PatientCMAdmin(NotAddedHereMixin, admin.ModelAdmin):
     list_select_related = ["canonical_patient"]
     readonly_fields = ["canonical_patient", "status", *_TIMESTAMPS]
 
+    def has_delete_permission(self, request, obj=None):
+        # A medical record; one detached by a merge waits there for the unmerge to re-attach it.
+        return False
+
     def save_model(self, request, obj, form, change):
         # Only the fields the form changed, through the service: status and identity never.
         cm_patient_update(cm_patient=obj, actor=request.user, **self._changed(form, CM_DATA_FIELDS))

@@ -164,7 +164,10 @@ class PatientCorrectView(View):
                 # The other person's id only: their name and birth date stay on pages the user
                 # may open (the admin's merge page, which logs the view).
                 form.add_error(None, "Someone else on file already has this name and birth date.")
-                return self._render(request, patient, form, same_as=exc.params["other_id"])
+                # The kept person when the other was merged: a merge into them is what works.
+                kept = exc.params["kept_id"]
+                same_as = kept if kept != patient.pk else None
+                return self._render(request, patient, form, same_as=same_as)
             _add_service_errors(form, exc)
             return self._render(request, patient, form)
         messages.success(request, "Identity corrected; the reason is kept in the history.")

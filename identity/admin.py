@@ -16,6 +16,7 @@ from identity.forms import (
     UnmergeForm,
 )
 from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
+from identity.normalization import normalize_name
 from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from identity.services import (
     CORRECT_PERMISSION,
@@ -79,6 +80,15 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
         "intakeq_link_summary",
         "enrollments_summary",
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The search fields are the normalized names: "O'Brien" or "Martínez" as typed must
+        # meet "obrien" and "martinez".
+        return super().get_search_results(request, queryset, normalize_name(search_term))
+
+    def has_delete_permission(self, request, obj=None):
+        # Every row is someone's medical record: a duplicate is merged (and can be unmerged).
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -205,9 +215,12 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 _errors(form, exc)
                 if getattr(exc, "code", None) == "same_as_other":
-                    other = exc.params["other_id"]
-                    url = reverse("admin:identity_patientcanonical_merge", args=[other, patient.pk])
-                    links.append(("Merge this person into the other one", url))
+                    other = exc.params["kept_id"]
+                    if other != patient.pk:
+                        url = reverse(
+                            "admin:identity_patientcanonical_merge", args=[other, patient.pk]
+                        )
+                        links.append(("Merge this person into the other one", url))
             else:
                 self.message_user(request, "Corrected.", messages.SUCCESS)
                 return redirect("admin:identity_patientcanonical_change", patient.pk)

@@ -7,6 +7,7 @@ from identity.dates import DATE_FORMATS_HELP, DateField
 from identity.merging import KEEP, MERGE
 from identity.models import PatientCanonical
 from identity.selectors import canonical_patients_with_identity
+from identity.validators import clean_date_of_birth
 
 SAME, DIFFERENT = "same", "different"
 _CONFIRM_LABEL = "I have compared both records above."
@@ -92,6 +93,13 @@ class PatientCanonicalAdminForm(forms.ModelForm):
     class Meta:
         model = PatientCanonical
         fields = ["first_name", "last_name", "date_of_birth"]
+
+    def clean_date_of_birth(self):
+        # The rule find-or-create and correction apply: not in the future, not before 1900.
+        try:
+            return clean_date_of_birth(self.cleaned_data["date_of_birth"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["date_of_birth"]) from None
 
     def clean(self):
         cleaned = super().clean()

@@ -170,7 +170,8 @@ def _same_as_other(other: PatientCanonical) -> ValidationError:
         "%(other)s (id %(other_id)s) already has this name and date of birth: they may be one "
         "person. Merge the two instead of correcting.",
         code="same_as_other",
-        params={"other": str(other), "other_id": other.pk},
+        # kept_id: where a merge must go when the other was itself merged into someone.
+        params={"other": str(other), "other_id": other.pk, "kept_id": _kept_person(other).pk},
     )
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from access_log.recording import PatientKind, record_patient_view
 from identity.evidence import canonical_side, intakeq_side, reasons_in_words, side_by_side
 from identity.forms import SAME, PairDecisionForm
+from identity.normalization import normalize_name
 from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
 from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
 from intakeq_link.services import (
@@ -34,8 +35,29 @@ class UnlinkForm(forms.Form):
     )
 
 
+class LinkAddForm(forms.ModelForm):
+    """intakeq_link_create's refusals of a row, as form errors rather than a server error."""
+
+    class Meta:
+        model = PatientIntakeQLink
+        fields = ["canonical_patient", "intakeq_patient", "confidence_score"]
+
+    def clean_canonical_patient(self):
+        patient = self.cleaned_data["canonical_patient"]
+        if patient.merged_into_id is not None:
+            raise ValidationError("This person was merged into another: link the kept person.")
+        return patient
+
+    def clean_intakeq_patient(self):
+        intakeq_patient = self.cleaned_data["intakeq_patient"]
+        if not intakeq_patient.is_from_intakeq:
+            raise ValidationError("This record was written by the old CM app, not by IntakeQ.")
+        return intakeq_patient
+
+
 @admin.register(PatientIntakeQLink)
 class PatientIntakeQLinkAdmin(admin.ModelAdmin):
+    form = LinkAddForm
     list_display = [
         "canonical_patient",
         "intakeq_patient",
@@ -179,6 +201,14 @@ class LinkProposalAdmin(PairReviewAdminMixin, _ReviewerOnly, admin.ModelAdmin):
     search_fields = ["canonical_patient__last_name_normalized", "intakeq_patient__last_name"]
     ordering = ["-score", "proposed_at"]
     readonly_fields = ["canonical_patient", "intakeq_patient", *DECISION_FIELDS]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The canonical side is searched on its normalized name, the IntakeQ side as stored.
+        as_typed, duplicates = super().get_search_results(request, queryset, search_term)
+        normalized, more = super().get_search_results(
+            request, queryset, normalize_name(search_term)
+        )
+        return as_typed | normalized, duplicates or more
 
     @admin.display(description="Canonical DOB")
     def canonical_date_of_birth(self, obj):

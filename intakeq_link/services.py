@@ -89,6 +89,17 @@ def intakeq_link_create(
         raise ValidationError(
             {"intakeq_patient": "This record was written by the old CM app, not by IntakeQ."}
         )
+    # Locked as a merge locks it, so a merge cannot slip in between this check and the link.
+    merged_into_id = (
+        PatientCanonical.objects.select_for_update()
+        .filter(pk=canonical_patient.pk)
+        .values_list("merged_into_id", flat=True)
+        .first()
+    )
+    if merged_into_id is not None:
+        raise ValidationError(
+            {"canonical_patient": "This person was merged into another: link the kept person."}
+        )
     existing = PatientIntakeQLink.objects.filter(
         canonical_patient=canonical_patient, intakeq_patient=intakeq_patient
     ).first()

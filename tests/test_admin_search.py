@@ -61,3 +61,33 @@ def test_another_session_gets_nothing_from_the_id(signed_in_admin, client, staff
     response = other.get(location)
 
     assert response.context["cl"].query == ""
+
+
+@pytest.mark.parametrize("typed", ["O'Brien", "Martínez-Ruiz", "MARTINEZ RUIZ"])
+def test_the_search_finds_a_name_as_staff_type_it_with_accents_or_punctuation(
+    signed_in_admin, typed
+):
+    # The search reads the normalized columns, so the term is normalized the same way.
+    PatientCanonicalFactory(last_name="O'Brien")
+    PatientCanonicalFactory(last_name="Martínez-Ruiz")
+    wanted = "O'Brien" if "Brien" in typed else "Martínez-Ruiz"
+
+    response = signed_in_admin.post(reverse(CHANGELIST), {"q": typed}, follow=True)
+
+    assert [p.last_name for p in response.context["cl"].result_list] == [wanted]
+
+
+def test_the_review_queue_search_finds_an_accented_name_on_either_side(signed_in_admin):
+    from intakeq_link.models import LinkProposal
+    from tests.factories import IntakeQPatientFactory, LinkProposalFactory
+
+    by_canonical = LinkProposalFactory(canonical_patient=PatientCanonicalFactory(last_name="Núñez"))
+    by_intakeq = LinkProposalFactory(intakeq_patient=IntakeQPatientFactory(last_name="Núñez"))
+    LinkProposalFactory()
+    changelist = reverse("admin:intakeq_link_linkproposal_changelist")
+
+    response = signed_in_admin.post(changelist, {"q": "Núñez"}, follow=True)
+
+    found = {p.pk for p in response.context["cl"].result_list}
+    assert found == {by_canonical.pk, by_intakeq.pk}
+    assert LinkProposal.objects.count() == 3

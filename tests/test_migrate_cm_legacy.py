@@ -130,6 +130,15 @@ def test_bad_map_status_is_refused(legacy):
         run("--map-status", "inactive=gone")
 
 
+def test_a_report_path_that_is_a_directory_is_refused_before_anything_is_migrated(legacy, tmp_path):
+    legacy.provider(role="cpss", email="a@example.com")
+
+    with pytest.raises(CommandError, match="--report"):
+        run("--report", str(tmp_path))
+
+    assert not ProviderCM.objects.exists()
+
+
 # --- providers -----------------------------------------------------------------------------------
 
 

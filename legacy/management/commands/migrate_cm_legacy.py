@@ -66,6 +66,9 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be a positive number of rows.")
         overrides = dict(_status_override(text) for text in options["map_status"])
+        if options["report"] is not None and options["report"].is_dir():
+            # Found out only after the run had committed, the report would be lost.
+            raise CommandError(f"--report {options['report']} is a directory; give a file name.")
         dry_run = options["dry_run"]
         tty = self.stdout.isatty()
 
