@@ -44,7 +44,7 @@ class PodListView(View):
                 if not form.is_valid():
                     return self.get(request, add_form=form)
                 pod = pods.pod_create(actor=request.user, **form.cleaned_data)
-                messages.success(request, f"Pod {pod} added to {pod.cm_program}.")
+                messages.success(request, f"Pod “{pod}” added to {pod.cm_program}.")
             else:
                 self._change(request, action)
         except ValidationError as exc:
@@ -57,14 +57,15 @@ class PodListView(View):
         if action == "rename":
             form = PodRenameForm(request.POST)
             if not form.is_valid():
-                raise ValidationError("Give the pod a name.")
+                # The form's own words: a blank name and a name too long are different slips.
+                raise ValidationError(form.errors["name"])
             pods.pod_update(pod=pod, actor=request.user, name=form.cleaned_data["name"])
             messages.success(request, "Pod renamed; its enrollments follow.")
         elif action in ("retire", "restore"):
             pods.pod_update(pod=pod, actor=request.user, is_active=action == "restore")
             messages.success(
                 request,
-                f"Pod {pod} {'offered again' if action == 'restore' else 'no longer offered'}.",
+                f"Pod “{pod}” {'offered again' if action == 'restore' else 'no longer offered'}.",
             )
         else:
             raise ValidationError("Unknown action.")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views import View
 
@@ -263,7 +264,8 @@ class CorrectTestView(_EnrollmentForm):
             result = recorded.test.get_result_display().lower()
             return f"Nothing changed: the test is already {result}."
         change = sum(entry.points for entry in recorded.entries)
-        return f"Test corrected; {len(recorded.entries)} adjustments, {change:+d} points."
+        count = len(recorded.entries)
+        return f"Test corrected; {count} adjustment{pluralize(count)}, {change:+d} points."
 
 
 @access_required(SEE, CORRECT)

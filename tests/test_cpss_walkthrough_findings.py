@@ -148,3 +148,33 @@ def test_a_double_clicked_hand_over_is_recorded_once(client, staff_user):
     client.post(url, posted)
     client.post(url, posted)
     assert LedgerEntry.objects.filter(enrollment=enrollment, kind="issued").count() == 1
+
+
+def test_a_correction_that_makes_one_adjustment_says_adjustment_in_the_singular(client, staff_user):
+    cpss = staff_user("CPSS")
+    schedule_demo_publish(actor=cpss)
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss.cm_provider,
+        enrollment_date=timezone.now() - datetime.timedelta(days=10),
+    )
+    recorded = incentive_services.drug_test_record(
+        enrollment=enrollment, actor=cpss, collected_at=timezone.now(), result="negative"
+    )
+    client.force_login(staff_user("CPSS Supervisor"))
+    response = client.post(
+        reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}),
+        {"result": "positive", "reason": "Lab confirmed it"},
+        follow=True,
+    )
+    assert "Test corrected; 1 adjustment," in response.content.decode()
+
+
+def test_a_pod_name_too_long_is_refused_in_the_forms_own_words(client, staff_user):
+    from cm_program.models import Pod
+
+    pod = Pod.objects.first() or EnrollmentFactory().cm_program.pods.first()
+    client.force_login(staff_user("CPSS Supervisor"))
+    response = client.post(
+        reverse("cm:pods"), {"action": "rename", "pod": pod.pk, "name": "x" * 51}, follow=True
+    )
+    assert "at most 50 characters" in response.content.decode()

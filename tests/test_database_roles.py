@@ -8,7 +8,7 @@ from io import StringIO
 
 import psycopg
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
@@ -209,3 +209,9 @@ def test_site_role_runs_the_matchers_block_functions(as_app):
         "cm_intakeq_block('ana', 'reyes', '{1990-01-01}'::date[])"
     ).fetchone()
     assert rows == (0,)
+
+
+@pytest.mark.django_db
+def test_an_unknown_database_alias_is_refused_in_one_sentence():
+    with pytest.raises(CommandError, match="No database is configured as 'nope'"):
+        call_command("database_roles_sql", "--database", "nope", stdout=StringIO())

@@ -428,7 +428,7 @@ def test_a_supervisor_adds_a_pod_enrolls_a_patient_into_it_and_moves_her(
     page.get_by_label("New pod").fill("Pod North")
     page.get_by_role("button", name="Add pod").click()
     arrive(page, "Pods")
-    see(page, "Pod Pod North added to Stimulant CM.")
+    see(page, "Pod “Pod North” added to Stimulant CM.")
 
     page.get_by_role("link", name="Enroll new patient").first.click()
     arrive(page, "Enroll a new CM patient")

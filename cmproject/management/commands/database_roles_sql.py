@@ -38,6 +38,8 @@ class Command(BaseCommand):
             owner_role = options["owner_role"] and checked_role_name(options["owner_role"])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        if options["database"] not in connections:
+            raise CommandError(f"No database is configured as {options['database']!r}.")
         connection = connections[options["database"]]
         owner = getattr(settings, "DATABASE_OWNER", None)
         with owner_login(connection, owner), connection.cursor() as cursor:
