@@ -153,12 +153,16 @@ def load_histories(enrollment_ids: list) -> dict[object, History]:
 
 
 def _load_openings(histories: dict) -> None:
+    # A voided opening balance was entered in error: neither its points nor its level and
+    # streak carry over (the void cancels its points in the ledger).
     openings = LedgerEntry.objects.filter(
-        enrollment_id__in=list(histories), kind=EntryKind.OPENING_BALANCE
-    ).annotate(voided=Sum("voided_by__points"))
+        enrollment_id__in=list(histories),
+        kind=EntryKind.OPENING_BALANCE,
+        voided_by__isnull=True,
+    )
     for entry in openings:
         history = histories[entry.enrollment_id]
-        history.opening_points = entry.points + (entry.voided or 0)
+        history.opening_points = entry.points
         history.opening_level = entry.level_after or 0
         history.opening_streak = entry.streak_after or 0
         history.opening_on = entry.occurred_on

@@ -433,3 +433,16 @@ def test_no_service_updates_or_deletes_ledger_rows():
     source = inspect.getsource(module)
     assert ".delete(" not in source
     assert ".update(" not in source
+
+
+
+def test_voiding_an_opening_balance_entered_in_error_cancels_its_streak_too(demo, actor):
+    enrollment = EnrollmentFactory(enrollment_date=days_ago(60), total_points=100, current_streak=4)
+    services.opening_balances_record(enrollment_ids=[enrollment.pk], reason="migrated")
+    opening = LedgerEntry.objects.get(enrollment=enrollment, kind="opening_balance")
+    services.ledger_entry_void(entry=opening, actor=actor, reason="wrong person")
+    run_outcomes(enrollment, actor, ["negative"])
+    # Cancelled: the first negative is paid as a first negative (20), not at level 4 (32).
+    assert per_visit_points(enrollment) == [20]
+    assert (refreshed(enrollment).total_points, refreshed(enrollment).current_streak) == (20, 1)
+    assert_explained(enrollment)
