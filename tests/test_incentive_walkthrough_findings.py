@@ -446,3 +446,12 @@ def test_voiding_an_opening_balance_entered_in_error_cancels_its_streak_too(demo
     assert per_visit_points(enrollment) == [20]
     assert (refreshed(enrollment).total_points, refreshed(enrollment).current_streak) == (20, 1)
     assert_explained(enrollment)
+
+
+def test_two_enrollments_tested_on_the_same_day_share_the_yearly_cap(actor):
+    capped_schedule(actor, cap_points=15)
+    first, second = two_enrollments()
+    run_outcomes(first, actor, ["negative"])
+    run_outcomes(second, actor, ["negative"])  # same due date, same day
+    assert refreshed(first).total_points + refreshed(second).total_points == 15
+    assert_explained(first, second)
