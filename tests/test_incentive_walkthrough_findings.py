@@ -435,7 +435,6 @@ def test_no_service_updates_or_deletes_ledger_rows():
     assert ".update(" not in source
 
 
-
 def test_voiding_an_opening_balance_entered_in_error_cancels_its_streak_too(demo, actor):
     enrollment = EnrollmentFactory(enrollment_date=days_ago(60), total_points=100, current_streak=4)
     services.opening_balances_record(enrollment_ids=[enrollment.pk], reason="migrated")
@@ -454,4 +453,21 @@ def test_two_enrollments_tested_on_the_same_day_share_the_yearly_cap(actor):
     run_outcomes(first, actor, ["negative"])
     run_outcomes(second, actor, ["negative"])  # same due date, same day
     assert refreshed(first).total_points + refreshed(second).total_points == 15
+    assert_explained(first, second)
+
+
+def test_a_correction_in_one_enrollment_reprices_the_other_until_both_agree(actor):
+    capped_schedule(actor)  # 10 a negative, 30 a year
+    first, second = two_enrollments()
+    a, b = planned(first, actor), planned(second, actor)
+    # Interleaved on different days: first on days 0, 7, 14; second on days 3, 10.
+    record(first, actor, a[0], "negative")
+    record(second, actor, b[1], "negative")
+    record(first, actor, a[2], "negative")
+    record(second, actor, b[3], "negative")
+    record(first, actor, a[4], "negative")
+    assert refreshed(first).total_points + refreshed(second).total_points == 30
+    test = DrugTest.objects.get(visit=a[0])
+    services.drug_test_correct(test=test, actor=actor, result="positive", reason="Lab")
+    assert refreshed(first).total_points + refreshed(second).total_points == 30
     assert_explained(first, second)
