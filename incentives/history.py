@@ -51,8 +51,8 @@ class History:
     opening_streak: int = 0
     opening_on: datetime.date | None = None
     visits: list[VisitOutcome] = field(default_factory=list)
-    # (date, points) earned by the same person in their other enrollments.
-    elsewhere: list[tuple[datetime.date, int]] = field(default_factory=list)
+    # (date, points, counts that day too) earned by the same person in their other enrollments.
+    elsewhere: list[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -81,25 +81,31 @@ class _EarnedElsewhere:
 
     Summed once per year in date order and looked up by bisection: summing the entries again
     for every visit cost incentives_check a pass over ~90 entries per visit for each person with
-    two enrollments."""
+    two enrollments.
 
-    def __init__(self, entries: list[tuple[datetime.date, int]]):
-        by_year: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
-        for day, points in entries:
-            by_year[day.year].append((day, points))
-        self._days: dict[int, list[datetime.date]] = {}
+    An entry ``(day, points, True)`` counts on its own day too: two enrollments tested on one
+    day would otherwise each see the other's points as not yet earned and both be paid in full
+    past the cap, so the enrollment with the lower id goes first that day."""
+
+    def __init__(self, entries: list[tuple]):
+        by_year: dict[int, list[tuple[tuple[datetime.date, int], int]]] = defaultdict(list)
+        for day, points, *same_day in entries:
+            key = (day, 0 if same_day and same_day[0] else 1)
+            by_year[day.year].append((key, points))
+        self._keys: dict[int, list[tuple[datetime.date, int]]] = {}
         self._running: dict[int, list[int]] = {}  # [0, points of the first day, ...]
         for year, year_entries in by_year.items():
             year_entries.sort(key=lambda entry: entry[0])
-            self._days[year] = [day for day, _ in year_entries]
+            self._keys[year] = [key for key, _ in year_entries]
             self._running[year] = [0, *accumulate(points for _, points in year_entries)]
 
     def before(self, day: datetime.date) -> int:
-        """The points earned elsewhere from 1 January of ``day``'s year to the day before."""
-        days = self._days.get(day.year)
-        if not days:
+        """The points earned elsewhere from 1 January of ``day``'s year to the day before (and
+        on the day itself, for entries that count that day too)."""
+        keys = self._keys.get(day.year)
+        if not keys:
             return 0
-        return self._running[day.year][bisect_left(days, day)]
+        return self._running[day.year][bisect_left(keys, (day, 1))]
 
 
 def replay_history(history: History, *, extra: Iterable[str] = ()) -> Replay:
@@ -153,12 +159,16 @@ def load_histories(enrollment_ids: list) -> dict[object, History]:
 
 
 def _load_openings(histories: dict) -> None:
+    # A voided opening balance was entered in error: neither its points nor its level and
+    # streak carry over (the void cancels its points in the ledger).
     openings = LedgerEntry.objects.filter(
-        enrollment_id__in=list(histories), kind=EntryKind.OPENING_BALANCE
-    ).annotate(voided=Sum("voided_by__points"))
+        enrollment_id__in=list(histories),
+        kind=EntryKind.OPENING_BALANCE,
+        voided_by__isnull=True,
+    )
     for entry in openings:
         history = histories[entry.enrollment_id]
-        history.opening_points = entry.points + (entry.voided or 0)
+        history.opening_points = entry.points
         history.opening_level = entry.level_after or 0
         history.opening_streak = entry.streak_after or 0
         history.opening_on = entry.occurred_on
@@ -223,7 +233,7 @@ def _load_elsewhere(histories: dict) -> None:
     for enrollment_id, person_id, day, points in rows:
         for history in by_person[person_id]:
             if history.enrollment_id != enrollment_id:
-                history.elsewhere.append((day, points))
+                history.elsewhere.append((day, points, enrollment_id < history.enrollment_id))
 
 
 def ledger_totals(enrollment_ids: list) -> dict[object, dict[str, int]]:

@@ -170,16 +170,26 @@ def _reconcile(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEn
 
 
 def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEntry]:
-    """This enrollment, then the person's others whose calendar-year cap counts its points."""
+    """This enrollment, then the person's others whose calendar-year cap counts its points,
+    again until a pass posts nothing."""
     entries = _reconcile(enrollment, actor, why=why)
-    if enrollment.canonical_patient_id is not None:
-        others = Enrollment.objects.filter(
-            canonical_patient_id=enrollment.canonical_patient_id,
-            incentive_plan__schedule__cap_points__isnull=False,
-            incentive_plan__schedule__cap_period=CapPeriod.CALENDAR_YEAR,
-        ).exclude(pk=enrollment.pk)
-        for other in others.order_by("pk"):
-            _reconcile(other, actor, why=why or "cap shared with another enrollment")
+    if enrollment.canonical_patient_id is None:
+        return entries
+    others = Enrollment.objects.filter(
+        canonical_patient_id=enrollment.canonical_patient_id,
+        incentive_plan__schedule__cap_points__isnull=False,
+        incentive_plan__schedule__cap_period=CapPeriod.CALENDAR_YEAR,
+    ).exclude(pk=enrollment.pk)
+    others = list(others.order_by("pk"))
+    shared = "cap shared with another enrollment"
+    # Re-pricing another enrollment moves what counts against this one's cap on later days,
+    # and back. A day's award depends only on earlier days (and lower ids that day), so each
+    # pass settles at least one more day and the passes end.
+    while others:
+        posted = [e for other in others for e in _reconcile(other, actor, why=why or shared)]
+        if not posted:
+            break
+        entries += _reconcile(enrollment, actor, why=why or shared)
     return entries
 
 
