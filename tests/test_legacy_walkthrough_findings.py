@@ -377,3 +377,19 @@ def test_rerun_with_a_smaller_batch_size_changes_nothing(messy, report):
     ] == digests
     counts = assert_balanced(output)
     assert counts["cm_patients"][1] == Enrollment.objects.count()
+
+
+# --- defects found -------------------------------------------------------------------------------
+
+
+def test_a_reported_earliest_enrollment_does_not_block_the_later_valid_one(legacy, report):
+    # The earliest row cannot be migrated (negative points): it must not be "the kept one" that
+    # the valid later row is reported as a duplicate of, or neither is migrated.
+    patient = legacy.patient()
+    negative = legacy.enrollment(patient, enrollment_date="2020-01-01T00:00:00Z", total_points=-3)
+    valid = legacy.enrollment(patient, enrollment_date="2024-01-01T00:00:00Z", total_points=12)
+
+    run("--report", report.path)
+
+    assert enrollment_of(valid).total_points == 12
+    assert reasons(report(), negative) == {"negative_points_or_streak"}
