@@ -393,3 +393,20 @@ def test_a_reported_earliest_enrollment_does_not_block_the_later_valid_one(legac
 
     assert enrollment_of(valid).total_points == 12
     assert reasons(report(), negative) == {"negative_points_or_streak"}
+
+
+def test_an_identity_merged_away_in_the_new_app_leads_to_the_kept_person(legacy, report):
+    # identity's rule (canonical_patient_find_or_create): lookups of a merged identity lead to
+    # the person who holds the rows now, never to the merged-away row.
+    kept = PatientCanonical.objects.create(
+        first_name="Johnny", last_name="Smith", date_of_birth=DOB
+    )
+    PatientCanonical.objects.create(
+        first_name="John", last_name="Smith", date_of_birth=DOB, merged_into=kept
+    )
+    enrollment = legacy.enrollment(legacy.patient("John", "Smith"))
+
+    run("--report", report.path)
+
+    assert enrollment_of(enrollment).canonical_patient_id == kept.pk
+    assert PatientCM.objects.get().canonical_patient_id == kept.pk
