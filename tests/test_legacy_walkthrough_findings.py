@@ -3,6 +3,7 @@ contract (every nullable column, odd names, edge dates, long text, interrupted r
 
 import csv
 import datetime
+import secrets
 import uuid
 
 import pytest
@@ -410,3 +411,18 @@ def test_an_identity_merged_away_in_the_new_app_leads_to_the_kept_person(legacy,
 
     assert enrollment_of(enrollment).canonical_patient_id == kept.pk
     assert PatientCM.objects.get().canonical_patient_id == kept.pk
+
+
+def test_a_name_too_long_for_the_pages_is_reported_not_a_crash_of_the_run(legacy, report):
+    # 6000 random characters: too big for the unique index on names, so COPY failed and every
+    # run stopped at that batch. The pages refuse names over 100 characters.
+    odd = legacy.patient("Ann" + secrets.token_hex(3000), "Lee")
+    enrollment = legacy.enrollment(odd)
+    legacy.enrollment(legacy.patient("Bea", "Ray"))
+
+    output = run("--report", report.path)
+
+    assert_balanced(output)
+    assert PatientCanonical.objects.get().first_name == "Bea"
+    assert reasons(report(), odd) == {"unusable_name:too_long"}
+    assert reasons(report(), enrollment) == {"patient_not_migrated:unusable_name:too_long"}
