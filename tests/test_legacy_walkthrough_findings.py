@@ -426,3 +426,16 @@ def test_a_name_too_long_for_the_pages_is_reported_not_a_crash_of_the_run(legacy
     assert PatientCanonical.objects.get().first_name == "Bea"
     assert reasons(report(), odd) == {"unusable_name:too_long"}
     assert reasons(report(), enrollment) == {"patient_not_migrated:unusable_name:too_long"}
+
+
+def test_greek_capitals_and_final_sigma_spellings_are_one_person_not_a_crash(legacy, report):
+    # Python's lower() writes a word-final sigma as 'ς', the database's lower() as 'σ': the
+    # plan made two people of what the database's unique index says is one, and COPY failed.
+    legacy.enrollment(legacy.patient("ΝΙΚΟΣ", "Παππάς"), program_name="A")
+    legacy.enrollment(legacy.patient("Νικοσ", "Παππάς"), program_name="B")
+
+    output = run("--report", report.path)
+
+    assert_balanced(output)
+    assert PatientCanonical.objects.count() == 1
+    assert Enrollment.objects.count() == 2
