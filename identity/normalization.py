@@ -18,8 +18,13 @@ import phonenumbers
 _EXTRA_FOLDS = str.maketrans(
     {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "t", "æ": "a", "œ": "o", "ß": "s", "ı": "i"}
 )
+# The database's lower() takes one letter at a time; Python's writes a word-final capital sigma
+# as 'ς', which would make 'ΝΙΚΟΣ' and 'Νικοσ' two keys here and one in the unique index.
+_SIGMA = str.maketrans({"Σ": "σ"})
 _DROPPED = re.compile(r"['’‘`ʼ.]")
-_SEPARATORS = re.compile(r"[\s\u00a0\-‐‑–—,_]+")
+# The database's \s (glibc's space class) leaves out the figure and narrow no-break spaces that
+# Python's \s includes.
+_SEPARATORS = re.compile(r"(?:[^\S\u2007\u202f]|[\u00a0\-‐‑–—,_])+")
 
 NORMALIZE_NAME_SQL = r"""
 CREATE OR REPLACE FUNCTION cm_normalize_name(name text) RETURNS text
@@ -43,8 +48,8 @@ $$;
 def normalize_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFD", name)
     without_marks = "".join(ch for ch in decomposed if not ("\u0300" <= ch <= "\u036f"))
-    folded = without_marks.lower().translate(_EXTRA_FOLDS)
-    return _SEPARATORS.sub(" ", _DROPPED.sub("", folded)).strip()
+    folded = without_marks.translate(_SIGMA).lower().translate(_EXTRA_FOLDS)
+    return _SEPARATORS.sub(" ", _DROPPED.sub("", folded)).strip(" ")
 
 
 def normalize_phone(phone: str | None) -> str | None:

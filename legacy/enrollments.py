@@ -139,6 +139,7 @@ class _Planner:
                 group is None
                 or row.status_new is None
                 or (row.cpss_id is not None and row.cpss_id not in self.provider_map)
+                or row.pk in self.negative_counts
             ):
                 continue
             key = (group, self.done.programs[program_key(row.program_name)])

@@ -44,22 +44,33 @@ class _Known:
     linked_canonicals: set[str]
     linked_intakeq: set[str]
     proposed: set[tuple[str, str]]
+    merged_into: dict[str, str]  # canonical id -> the person it was merged into
 
     @classmethod
     def read(cls) -> "_Known":
         identities = PatientCanonical.objects.values_list(
-            "pk", "first_name_normalized", "last_name_normalized", "date_of_birth"
+            "pk", "first_name_normalized", "last_name_normalized", "date_of_birth", "merged_into"
         )
         links = PatientIntakeQLink.objects.values_list("canonical_patient_id", "intakeq_patient_id")
         proposals = LinkProposal.objects.values_list("canonical_patient_id", "intakeq_patient_id")
         return cls(
             patient_map=already_mapped("patients"),
-            canonical={(first, last, dob): str(pk) for pk, first, last, dob in identities},
+            canonical={(first, last, dob): str(pk) for pk, first, last, dob, _ in identities},
             cm_by_canonical=text_ids(PatientCM.objects.values_list("canonical_patient_id", "pk")),
             linked_canonicals={str(c) for c, _ in links if c},
             linked_intakeq={str(i) for _, i in links if i},
             proposed={(str(c), str(i)) for c, i in proposals},
+            merged_into={str(pk): str(into) for pk, *_, into in identities if into},
         )
+
+    def kept(self, canonical_id: str) -> str:
+        """Follow merges, as identity's lookups do: rows go to the person who holds them now,
+        never to one merged away in the new app."""
+        seen = set()
+        while canonical_id in self.merged_into and canonical_id not in seen:
+            seen.add(canonical_id)
+            canonical_id = self.merged_into[canonical_id]
+        return canonical_id
 
 
 @dataclass
@@ -97,7 +108,7 @@ class _People:
         referenced = [p for p in group if p.referenced]
         self.done.counts.read += len(referenced)
         patient_map = self.known.patient_map
-        mapped = {patient_map[p.pk] for p in referenced if p.pk in patient_map}
+        mapped = {self.known.kept(patient_map[p.pk]) for p in referenced if p.pk in patient_map}
         if len(mapped) > 1:
             # Earlier runs made two people of what is now one: a person must merge them.
             for person in referenced:
@@ -123,7 +134,7 @@ class _People:
         """(canonical id, whether this run creates it): the earlier run's, else a canonical
         patient of the same identity, else a new one named as the group's head row."""
         known = self.known.canonical
-        existing = next((known[p.key] for p in group if p.key in known), None)
+        existing = next((self.known.kept(known[p.key]) for p in group if p.key in known), None)
         canonical_id = next(iter(mapped), None) or existing
         if canonical_id is not None:
             return canonical_id, False

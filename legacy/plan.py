@@ -21,6 +21,10 @@ from legacy.bulk import fetch
 from legacy.results import PhaseLog
 from legacy.values import code
 
+# The pages' limit (cm_program.forms: max_length=100). Much longer names do not fit the unique
+# index on names: COPY would fail and stop every run at that batch.
+MAX_NAME_LENGTH = 100
+
 # The enrolled rows, and the IntakeQ rows born on a day a CM-app row was: the only ones a CM-app
 # row could be matched to.
 _PEOPLE_SQL = (
@@ -139,6 +143,8 @@ def _usable_people(plan: PeoplePlan) -> list[Person]:
             person_name_problem(person.first_name) or person_name_problem(person.last_name)
         ):
             reason = f"unusable_name:{problem}"  # reported, as the new pages would refuse it
+        elif max(len(person.first_name.strip()), len(person.last_name.strip())) > MAX_NAME_LENGTH:
+            reason = "unusable_name:too_long"
         elif person.date_of_birth is None:
             reason = "no_date_of_birth"
         elif not (EARLIEST_DATE_OF_BIRTH <= person.date_of_birth <= today):

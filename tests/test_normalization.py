@@ -23,6 +23,12 @@ NAMES = [
     "St. John",
     "D'Angelo-Ruiz",
     "Groß",
+    "ΝΙΚΟΣ ΠΑΠΠΑΣ",
+    "Παππάς",
+    "Jean\u202fPaul",
+    "Jean\u2007Paul",
+    "\u202fJean\u202f",
+    "Mary\u2003Ann",
 ]
 
 
