@@ -13,7 +13,7 @@ from incentives.services import opening_balances_record
 from legacy.bulk import already_mapped, fetch, new_id, plan_table, write_id_map
 from legacy.models import LegacyIdMap
 from legacy.people import PeopleDone
-from legacy.plan import CmRow, EnrollmentIndex, PeoplePlan
+from legacy.plan import MAX_LABEL_LENGTH, CmRow, EnrollmentIndex, PeoplePlan
 from legacy.results import Batching, PhaseLog
 from legacy.values import (
     AMBIGUOUS_STATUSES,
@@ -81,7 +81,7 @@ def migrate_enrollments(
 
 def _programs(done: EnrollmentsDone, index: EnrollmentIndex) -> dict[str, str]:
     """program key -> program id, creating the programs legacy rows name (and the default)."""
-    names = {row.program_name for row in index.rows}
+    names = {row.program_name for row in index.rows if _label_too_long(row) is None}
     programs = {
         program_key(name): str(pk)
         for pk, name in ContingencyManagement.objects.values_list("pk", "name")
@@ -101,6 +101,15 @@ def _programs(done: EnrollmentsDone, index: EnrollmentIndex) -> dict[str, str]:
     done.created[ContingencyManagement._meta.db_table] += len(new)
     programs.update({key: str(program.pk) for key, program in zip(wanted, new, strict=True)})
     return programs
+
+
+def _label_too_long(row: CmRow) -> str | None:
+    """The report's reason when the row's program or pod name is too long to store, else None."""
+    if row.program_name is not None and len(row.program_name) > MAX_LABEL_LENGTH:
+        return "program_name_too_long"
+    if row.pod_length is not None and row.pod_length > MAX_LABEL_LENGTH:
+        return "pod_assignment_too_long"
+    return None
 
 
 # Counts the new table refuses (cm_enrollments' CHECK constraints): reported, not guessed.
@@ -140,6 +149,7 @@ class _Planner:
                 or row.status_new is None
                 or (row.cpss_id is not None and row.cpss_id not in self.provider_map)
                 or row.pk in self.negative_counts
+                or _label_too_long(row) is not None
             ):
                 continue
             key = (group, self.done.programs[program_key(row.program_name)])
@@ -188,6 +198,9 @@ class _Planner:
             return True
         if row.pk in self.negative_counts:
             done.reported(row.pk, "negative_points_or_streak")
+            return True
+        if too_long := _label_too_long(row):
+            done.reported(row.pk, too_long)
             return True
         if row.status_new is None:
             ambiguous = code(row.status) in AMBIGUOUS_STATUSES

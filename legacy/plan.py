@@ -24,6 +24,10 @@ from legacy.values import code
 # The pages' limit (cm_program.forms: max_length=100). Much longer names do not fit the unique
 # index on names: COPY would fail and stop every run at that batch.
 MAX_NAME_LENGTH = 100
+# A program's or a pod's name longer than this is reported with its enrollment: a few thousand
+# characters overflow their indexes (contingency_management_name_key, cm_enrollments_pod_idx)
+# and would stop every run. Far above the pages' limits, so a real free-text pod still fits.
+MAX_LABEL_LENGTH = 200
 
 # The enrolled rows, and the IntakeQ rows born on a day a CM-app row was: the only ones a CM-app
 # row could be matched to.
@@ -45,7 +49,7 @@ _PEOPLE_SQL = (
 _ENROLLMENTS_SQL = (
     "SELECT id::text, patient_id::text, cpss_provider_id::text, program_name, status, "
     "smartphone_access, enrollment_source, "
-    "row_number() OVER (ORDER BY updated_at, created_at, id) "
+    "row_number() OVER (ORDER BY updated_at, created_at, id), length(pod_assignment) "
     "FROM cm_patients ORDER BY enrollment_date, created_at, id"
 )
 
@@ -221,6 +225,7 @@ class CmRow:
     smartphone_access: str | None
     enrollment_source: str | None
     freshness: int
+    pod_length: int | None = None
     status_new: str | None = None
 
 
