@@ -4,7 +4,10 @@ the change history and the scoping of reports."""
 import pytest
 from django.urls import reverse
 
-from tests.factories import EnrollmentFactory
+from access_log.models import PatientAccessLog
+from cm_program.services import enrollment_cpss_reassign
+from cm_program.supervisor_requests import supervisor_request_reactivation_create
+from tests.factories import CPSSFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +28,23 @@ def test_the_history_page_shows_why_an_identity_was_corrected(client, staff_user
     client.force_login(staff_user("Admin"))
     history = client.get(reverse("audit:patient-history", args=[patient.pk]))
     assert "Misspelled at intake, per ID card" in history.content.decode()
+
+
+def test_the_home_page_logs_the_person_a_reactivation_request_names_once_off_the_caseload(
+    client, staff_user
+):
+    cpss = CPSSFactory()
+    enrollment = EnrollmentFactory(cpss_provider=cpss, status="paused")
+    supervisor_request_reactivation_create(actor=cpss.user, enrollment=enrollment, reason="Back")
+    enrollment_cpss_reassign(
+        enrollment=enrollment,
+        cpss_provider=CPSSFactory(),
+        actor=staff_user("CPSS Supervisor"),
+        reason="Leaving",
+    )
+    client.force_login(cpss.user)
+    home = client.get(reverse("home"))
+    assert enrollment.canonical_patient.last_name in home.content.decode()
+    assert PatientAccessLog.objects.filter(
+        user=cpss.user, patient_kind="canonical", patient_id=enrollment.canonical_patient_id
+    ).exists()
