@@ -48,3 +48,18 @@ def test_the_home_page_logs_the_person_a_reactivation_request_names_once_off_the
     assert PatientAccessLog.objects.filter(
         user=cpss.user, patient_kind="canonical", patient_id=enrollment.canonical_patient_id
     ).exists()
+
+
+def test_a_cpss_is_not_told_the_status_of_an_enrollment_on_another_caseload(client):
+    mine = EnrollmentFactory(status="withdrawn", cpss_provider=CPSSFactory())
+    EnrollmentFactory(
+        status="active",
+        canonical_patient=mine.canonical_patient,
+        cm_patient=mine.cm_patient,
+    )
+    mine.cm_patient.status = "active"  # the summary of both enrollments, as the services keep it
+    mine.cm_patient.save()
+    client.force_login(mine.cpss_provider.user)
+    page = client.get(reverse("cm:patient-detail", args=[mine.canonical_patient_id]))
+    assert page.status_code == 200
+    assert 'class="badge active"' not in page.content.decode()
