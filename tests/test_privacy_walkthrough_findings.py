@@ -7,7 +7,7 @@ from django.urls import reverse
 from access_log.models import PatientAccessLog
 from cm_program.services import enrollment_cpss_reassign
 from cm_program.supervisor_requests import supervisor_request_reactivation_create
-from tests.factories import CPSSFactory, EnrollmentFactory
+from tests.factories import CPSSFactory, EnrollmentFactory, PatientIntakeQLinkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +63,14 @@ def test_a_cpss_is_not_told_the_status_of_an_enrollment_on_another_caseload(clie
     page = client.get(reverse("cm:patient-detail", args=[mine.canonical_patient_id]))
     assert page.status_code == 200
     assert 'class="badge active"' not in page.content.decode()
+
+
+def test_the_complete_view_logs_the_intakeq_record_it_shows(client, staff_user):
+    link = PatientIntakeQLinkFactory()
+    admin = staff_user("Admin")
+    client.force_login(admin)
+    page = client.get(reverse("complete-patient-view", args=[link.canonical_patient_id]))
+    assert link.intakeq_patient.phone in page.content.decode()
+    assert PatientAccessLog.objects.filter(
+        user=admin, patient_kind="intakeq", patient_id=link.intakeq_patient_id
+    ).exists()
