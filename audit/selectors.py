@@ -23,6 +23,8 @@ class ChangeRecord:
     who: str
     via: str
     changes: dict = field(default_factory=dict)
+    # The reason a service gave (pghistory.context(reason=...): corrections, merges, unmerges).
+    reason: str = ""
 
 
 def _snapshot_fields(event_model) -> list[str]:
@@ -120,6 +122,7 @@ def patient_change_history(*, canonical_patient_id: uuid.UUID) -> list[ChangeRec
                 who=who,
                 via=via,
                 changes=diff,
+                reason=(event.pgh_context or {}).get("reason") or "",
             )
         )
     records.sort(key=lambda r: r.when, reverse=True)

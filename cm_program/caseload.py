@@ -98,6 +98,9 @@ class SentRequest:
     requested_at: datetime.datetime
     decided_at: datetime.datetime | None
     canonical_patient_id: object  # the person's page, when the user may see it; else None
+    # The person the row names or links (for the page-view log): a reactivation names its
+    # person even once they have left the user's caseload.
+    shown_patient_id: object = None
 
 
 def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
@@ -121,8 +124,11 @@ def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
     for request in sent:
         person = request.enrollment.canonical_patient if request.enrollment_id else None
         typed = f"{request.first_name} {request.last_name}".strip()
+        linked = person.pk if request.enrollment_id in visible else None
+        shown = linked
         if request.kind == SupervisorRequest.Kind.REACTIVATION and person is not None:
             typed = f"{person.first_name} {person.last_name}"
+            shown = person.pk
         rows.append(
             SentRequest(
                 name=typed,
@@ -130,7 +136,8 @@ def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
                 status=request.get_status_display(),
                 requested_at=request.requested_at,
                 decided_at=request.decided_at,
-                canonical_patient_id=person.pk if request.enrollment_id in visible else None,
+                canonical_patient_id=linked,
+                shown_patient_id=shown,
             )
         )
     return rows

@@ -145,6 +145,10 @@ class PatientPage:
     cm_record: PatientCM | None
     enrollments: list
     intakeq_link: PatientIntakeQLink | None
+    # The CM record's status badge: patients_cm.status summarizes every enrollment, so for a
+    # user who cannot see them all it is summarized again from the ones they see (else a
+    # CPSS would learn of an enrollment on another caseload).
+    cm_status: ParticipationStatus | None = None
 
 
 def patient_page(*, user, patient: PatientCanonical) -> PatientPage:
@@ -161,9 +165,17 @@ def patient_page(*, user, patient: PatientCanonical) -> PatientPage:
             )
         )
     )
+    cm_record = PatientCM.objects.filter(canonical_patient=patient).first()
+    cm_status = ParticipationStatus(cm_record.status) if cm_record and cm_record.status else None
+    if not sees_every_cm_patient(user):
+        shown = {e.status for e in enrollments}
+        # The most engaged status wins, as in patients_cm.status (cm_program.services).
+        cm_status = next((s for s in ParticipationStatus.values if s in shown), None)
+        cm_status = ParticipationStatus(cm_status) if cm_status else None
     return PatientPage(
         patient=patient,
-        cm_record=PatientCM.objects.filter(canonical_patient=patient).first(),
+        cm_record=cm_record,
+        cm_status=cm_status,
         enrollments=enrollments,
         intakeq_link=(
             PatientIntakeQLink.objects.filter(canonical_patient=patient)

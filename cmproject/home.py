@@ -28,7 +28,7 @@ def home_context(user) -> tuple[dict, list]:
     if user.has_perm("cm_program.enroll_patient"):
         # What became of the requests this user sent to a supervisor.
         sent = context["requests_sent"] = requests_sent(user=user)
-        shown.extend(r.canonical_patient_id for r in sent if r.canonical_patient_id)
+        shown.extend(r.shown_patient_id for r in sent if r.shown_patient_id)
     if user.has_perm("cm_program.decide_supervisorrequest"):
         context["loads"] = list(cpss_assignable())
         context["requests_pending"] = supervisor_requests_pending().count()

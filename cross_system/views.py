@@ -33,6 +33,10 @@ def complete_patient_view(request, pk):
         raise Http404
     view = get_complete_patient_view(pk)
     record_patient_view(request, patient_kind=PatientKind.CANONICAL, patient_id=pk)
+    if view.intakeq is not None:
+        # The page shows the IntakeQ record too: "who saw this IntakeQ patient" must find it,
+        # also once the link is undone.
+        record_patient_view(request, patient_kind=PatientKind.INTAKEQ, patient_id=view.intakeq.pk)
     link = view.intakeq_link
     return render(
         request,

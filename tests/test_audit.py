@@ -297,7 +297,10 @@ def test_the_complete_patient_view_is_logged_and_shows_every_system(client, staf
     body = response.content.decode()
     assert link.intakeq_patient.intakeq_client_id in body
     assert "Utah Medicaid" in body
-    assert PatientAccessLog.objects.get().patient_id == link.canonical_patient_id
+    assert (
+        PatientAccessLog.objects.get(patient_kind="canonical").patient_id
+        == link.canonical_patient_id
+    )
 
 
 def test_the_dual_enrollment_report_lists_people_in_both_systems_only(client, staff_user):
