@@ -18,6 +18,13 @@ class ParticipationStatus(models.TextChoices):
     GRADUATED = "graduated", "Graduated"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
+    @classmethod
+    def summary(cls, statuses) -> "ParticipationStatus | None":
+        """What patients_cm.status says of a person's enrollments: the most engaged status
+        wins (active, then paused, graduated, withdrawn); None without any."""
+        present = set(statuses)
+        return next((status for status in cls if status in present), None)
+
 
 # Which status an enrollment may move to from each status (graduated and withdrawn are final).
 ALLOWED_STATUS_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -168,10 +168,7 @@ def patient_page(*, user, patient: PatientCanonical) -> PatientPage:
     cm_record = PatientCM.objects.filter(canonical_patient=patient).first()
     cm_status = ParticipationStatus(cm_record.status) if cm_record and cm_record.status else None
     if not sees_every_cm_patient(user):
-        shown = {e.status for e in enrollments}
-        # The most engaged status wins, as in patients_cm.status (cm_program.services).
-        cm_status = next((s for s in ParticipationStatus.values if s in shown), None)
-        cm_status = ParticipationStatus(cm_status) if cm_status else None
+        cm_status = ParticipationStatus.summary(e.status for e in enrollments)
     return PatientPage(
         patient=patient,
         cm_record=cm_record,

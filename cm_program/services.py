@@ -46,14 +46,6 @@ CM_DATA_FIELDS = (
     "preferred_language",
 )
 
-# patients_cm.status summarizes the enrollments: the most engaged status wins.
-_STATUS_PRIORITY = (
-    ParticipationStatus.ACTIVE,
-    ParticipationStatus.PAUSED,
-    ParticipationStatus.GRADUATED,
-    ParticipationStatus.WITHDRAWN,
-)
-
 
 class AlreadySubmitted(Exception):  # noqa: N818 - reads as what happened
     """The form's one-time key was used before; ``enrollment`` is what that submit created."""
@@ -397,7 +389,7 @@ def _sync_cm_patient_status(cm_patient: PatientCM) -> None:
     statuses = set(
         Enrollment.objects.filter(cm_patient=cm_patient).values_list("status", flat=True)
     )
-    summary = next((s for s in _STATUS_PRIORITY if s in statuses), None)
+    summary = ParticipationStatus.summary(statuses)
     if summary is None:
         return
     cm_patient = PatientCM.objects.get(pk=cm_patient.pk)
