@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 
-from cm_program.models import Enrollment, EnrollmentStatusChange, PatientCM
-from cm_program.services import _STATUS_PRIORITY, cm_patient_enroll_new, enrollment_status_change
+from cm_program.models import Enrollment, EnrollmentStatusChange, ParticipationStatus, PatientCM
+from cm_program.services import cm_patient_enroll_new, enrollment_status_change
 from identity.models import PatientCanonical
 from intakeq_link.models import LinkHistory, PatientIntakeQLink
 from providers.models import ProviderCM
@@ -121,7 +121,7 @@ def assert_invariants():
     for cm_patient in PatientCM.objects.prefetch_related("enrollments"):
         statuses = {e.status for e in cm_patient.enrollments.all()}
         if statuses:
-            expected = next(s for s in _STATUS_PRIORITY if s in statuses)
+            expected = ParticipationStatus.summary(statuses)
             assert cm_patient.status == expected, cm_patient.pk
     for enrollment in Enrollment.objects.all():
         last = EnrollmentStatusChange.objects.filter(enrollment=enrollment).order_by("-changed_at")[

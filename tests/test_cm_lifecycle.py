@@ -392,3 +392,12 @@ def test_a_cpss_cannot_correct_an_identity(client):
         "cm:patient-correct", kwargs={"canonical_patient_id": enrollment.canonical_patient_id}
     )
     assert client.get(url).status_code == 403
+
+
+def test_a_persons_status_summary_is_their_most_engaged_enrollment():
+    from cm_program.models import ParticipationStatus as Status
+
+    assert Status.summary(["withdrawn", "paused", "graduated"]) == Status.PAUSED
+    assert Status.summary(["graduated", "active"]) == Status.ACTIVE
+    assert Status.summary(["withdrawn"]) == Status.WITHDRAWN
+    assert Status.summary([]) is None
