@@ -72,22 +72,33 @@ def test_a_second_supervisor_making_the_same_decision_is_not_told_theirs_was_sav
     assert "Decided: not enrolled." not in response.content.decode()
 
 
-def test_correcting_a_test_to_the_result_it_has_says_nothing_changed(client, staff_user):
+@pytest.fixture
+def one_negative_test(staff_user):
+    """A CPSS's participant with one negative test recorded today, on the demo schedule."""
     cpss = staff_user("CPSS")
     schedule_demo_publish(actor=cpss)
     enrollment = EnrollmentFactory(
         cpss_provider=cpss.cm_provider,
         enrollment_date=timezone.now() - datetime.timedelta(days=10),
     )
-    recorded = incentive_services.drug_test_record(
+    return incentive_services.drug_test_record(
         enrollment=enrollment, actor=cpss, collected_at=timezone.now(), result="negative"
-    )
+    ).test
+
+
+def _correct(client, staff_user, test, result):
     client.force_login(staff_user("CPSS Supervisor"))
-    response = client.post(
-        reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}),
-        {"result": "negative", "reason": "Lab confirmed it"},
+    return client.post(
+        reverse("incentives:test-correct", kwargs={"pk": test.pk}),
+        {"result": result, "reason": "Lab confirmed it"},
         follow=True,
     )
+
+
+def test_correcting_a_test_to_the_result_it_has_says_nothing_changed(
+    client, staff_user, one_negative_test
+):
+    response = _correct(client, staff_user, one_negative_test, "negative")
     assert "Test corrected" not in response.content.decode()
 
 
@@ -150,22 +161,10 @@ def test_a_double_clicked_hand_over_is_recorded_once(client, staff_user):
     assert LedgerEntry.objects.filter(enrollment=enrollment, kind="issued").count() == 1
 
 
-def test_a_correction_that_makes_one_adjustment_says_adjustment_in_the_singular(client, staff_user):
-    cpss = staff_user("CPSS")
-    schedule_demo_publish(actor=cpss)
-    enrollment = EnrollmentFactory(
-        cpss_provider=cpss.cm_provider,
-        enrollment_date=timezone.now() - datetime.timedelta(days=10),
-    )
-    recorded = incentive_services.drug_test_record(
-        enrollment=enrollment, actor=cpss, collected_at=timezone.now(), result="negative"
-    )
-    client.force_login(staff_user("CPSS Supervisor"))
-    response = client.post(
-        reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}),
-        {"result": "positive", "reason": "Lab confirmed it"},
-        follow=True,
-    )
+def test_a_correction_that_makes_one_adjustment_says_adjustment_in_the_singular(
+    client, staff_user, one_negative_test
+):
+    response = _correct(client, staff_user, one_negative_test, "positive")
     assert "Test corrected; 1 adjustment," in response.content.decode()
 
 

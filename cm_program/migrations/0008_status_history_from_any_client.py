@@ -24,7 +24,7 @@ BEGIN
     RETURN NULL;  -- deleted since, or no status to record
   END IF;
   -- patients_cm.status summarizes the enrollments: the most engaged status wins
-  -- (cm_program.services._STATUS_PRIORITY); a no-op when the services already set it.
+  -- (cm_program.models.ParticipationStatus.summary); a no-op when the services already set it.
   UPDATE patients_cm SET status = summary.status
   FROM (
     SELECT e.status FROM cm_enrollments e
