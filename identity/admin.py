@@ -27,6 +27,7 @@ from identity.services import (
     canonical_patients_merge,
     canonical_patients_unmerge,
     duplicate_proposal_reject,
+    merge_pair_refusals,
     merge_preview,
 )
 
@@ -150,9 +151,12 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
         visible = self.get_queryset(request)
         keep = get_object_or_404(visible, pk=keep_id)
         merge = get_object_or_404(visible, pk=merge_id)
-        previews = merge_preview(keep=keep, merge=merge)
+        refusals = merge_pair_refusals(keep=keep, merge=merge)
+        # A pair refused outright has nothing to preview (a person merged into themself would
+        # list their own rows as moving).
+        previews = {} if refusals else merge_preview(keep=keep, merge=merge)
         choices = [c for preview in previews.values() for c in preview.choices]
-        blockers = [b for preview in previews.values() for b in preview.blockers]
+        blockers = refusals + [b for preview in previews.values() for b in preview.blockers]
         form = MergeForm(request.POST or None, choices=choices)
         if request.method == "POST" and not blockers and form.is_valid():
             try:

@@ -143,3 +143,45 @@ def test_adding_a_link_to_a_merged_person_is_a_form_error_not_a_server_error(cli
 
     assert response.status_code == 200
     assert not PatientIntakeQLink.objects.exists()
+
+
+def _merge_page(client, keep, merge):
+    return client.get(reverse("admin:identity_patientcanonical_merge", args=[keep.pk, merge.pk]))
+
+
+def test_the_merge_page_of_a_person_into_themself_says_so_and_offers_no_form(client):
+    patient = PatientCanonicalFactory()
+    client.force_login(admin_user())
+
+    response = _merge_page(client, patient, patient)
+
+    assert "cannot be merged into themself" in response.content.decode()
+    assert response.context["form"] is None
+
+
+def test_the_merge_page_into_a_person_already_merged_says_so_and_offers_no_form(client):
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    kept, merged, other = (PatientCanonicalFactory() for _ in range(3))
+    canonical_patients_merge(keep=kept, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = _merge_page(client, merged, other)
+
+    assert "was merged into another person" in response.content.decode()
+    assert response.context["form"] is None
+
+
+def test_the_merge_page_of_a_person_already_merged_says_so_and_offers_no_form(client):
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    kept, merged, other = (PatientCanonicalFactory() for _ in range(3))
+    canonical_patients_merge(keep=kept, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = _merge_page(client, other, merged)
+
+    assert "is already merged into another person" in response.content.decode()
+    assert response.context["form"] is None
