@@ -101,18 +101,21 @@ class SentRequest:
     # The person the row names or links (for the page-view log): a reactivation names its
     # person even once they have left the user's caseload.
     shown_patient_id: object = None
+    # The IntakeQ patient the row names (a request made from an IntakeQ record), for the log.
+    shown_intakeq_patient_id: object = None
 
 
 def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
     """The user's latest requests to a supervisor, newest first, and how each was decided.
 
-    Names what the user typed (an enrollment request) or the person they asked about (a
-    reactivation), never the person a supervisor matched them to; the person's page is linked
-    only when it is on a caseload the user may see. The supervisor's note is not shown.
+    Names what the user typed or the IntakeQ record they picked (an enrollment request) or the
+    person they asked about (a reactivation), never the person a supervisor matched them to; the
+    person's page is linked only when it is on a caseload the user may see. The supervisor's
+    note is not shown.
     """
     sent = list(
         SupervisorRequest.objects.filter(requested_by=user)
-        .select_related("enrollment__canonical_patient")
+        .select_related("enrollment__canonical_patient", "intakeq_patient")
         .order_by("-requested_at")[:limit]
     )
     visible = set(
@@ -126,6 +129,10 @@ def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
         typed = f"{request.first_name} {request.last_name}".strip()
         linked = person.pk if request.enrollment_id in visible else None
         shown = linked
+        # A request made from an IntakeQ record (Scenario 2) holds the record picked, not names.
+        picked = request.intakeq_patient if not typed else None
+        if picked is not None:
+            typed = f"{picked.first_name} {picked.last_name}"
         if request.kind == SupervisorRequest.Kind.REACTIVATION and person is not None:
             typed = f"{person.first_name} {person.last_name}"
             shown = person.pk
@@ -138,6 +145,7 @@ def requests_sent(*, user, limit: int = 10) -> list[SentRequest]:
                 decided_at=request.decided_at,
                 canonical_patient_id=linked,
                 shown_patient_id=shown,
+                shown_intakeq_patient_id=picked.pk if picked is not None else None,
             )
         )
     return rows

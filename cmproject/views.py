@@ -16,6 +16,18 @@ def home(request):
         record_patients_viewed(
             request, patient_kind=PatientKind.CANONICAL, patient_ids=list(dict.fromkeys(shown))
         )
+    # A request made from an IntakeQ record names that record's patient.
+    shown_intakeq = [
+        r.shown_intakeq_patient_id
+        for r in context.get("requests_sent", ())
+        if r.shown_intakeq_patient_id
+    ]
+    if shown_intakeq:
+        record_patients_viewed(
+            request,
+            patient_kind=PatientKind.INTAKEQ,
+            patient_ids=list(dict.fromkeys(shown_intakeq)),
+        )
     return render(request, "home.html", context)
 
 

@@ -27,6 +27,7 @@ from identity.services import (
     canonical_patients_merge,
     canonical_patients_unmerge,
     duplicate_proposal_reject,
+    merge_pair_refusals,
     merge_preview,
 )
 
@@ -150,9 +151,12 @@ class PatientCanonicalAdmin(admin.ModelAdmin):
         visible = self.get_queryset(request)
         keep = get_object_or_404(visible, pk=keep_id)
         merge = get_object_or_404(visible, pk=merge_id)
-        previews = merge_preview(keep=keep, merge=merge)
+        refusals = merge_pair_refusals(keep=keep, merge=merge)
+        # A pair refused outright has nothing to preview (a person merged into themself would
+        # list their own rows as moving).
+        previews = {} if refusals else merge_preview(keep=keep, merge=merge)
         choices = [c for preview in previews.values() for c in preview.choices]
-        blockers = [b for preview in previews.values() for b in preview.blockers]
+        blockers = refusals + [b for preview in previews.values() for b in preview.blockers]
         form = MergeForm(request.POST or None, choices=choices)
         if request.method == "POST" and not blockers and form.is_valid():
             try:
@@ -384,9 +388,13 @@ class DuplicateProposalAdmin(PairReviewAdminMixin, ReadOnlyAdminMixin, admin.Mod
     def decide_view(self, request, pk):
         _require(request, REVIEW_PERMISSION)
         proposal = get_object_or_404(
-            DuplicateProposal.objects.select_related("first", "second"), pk=pk
+            DuplicateProposal.objects.select_related("first__merged_into", "second__merged_into"),
+            pk=pk,
         )
         pending = proposal.status == DuplicateProposal.Status.PENDING
+        # A merge leaves a pending pair on the merged person when the kept person already has
+        # one with the same other person: only "different people" can still be recorded here.
+        merged = next((p for p in (proposal.first, proposal.second) if p.merged_into_id), None)
         form = RejectForm(request.POST or None)
         if request.method == "POST" and pending and form.is_valid():
             try:
@@ -407,14 +415,21 @@ class DuplicateProposalAdmin(PairReviewAdminMixin, ReadOnlyAdminMixin, admin.Mod
             {
                 "title": "Possible duplicate: one person or two?",
                 "intro": f"Status: {proposal.get_status_display()}. "
-                "Same person: merge them (the next page previews the merge). "
-                "Different people: say why below; the pair is never proposed again.",
+                + (
+                    f"{merged} was merged into {merged.merged_into}: "
+                    f"decide the proposal on {merged.merged_into}. "
+                    if pending and merged
+                    else "Same person: merge them (the next page previews the merge). "
+                )
+                + "Different people: say why below; the pair is never proposed again.",
                 "left": canonical_side(first, "One record"),
                 "right": canonical_side(second, "The other record"),
                 "rows": side_by_side(canonical_side(first), canonical_side(second)),
                 "score": proposal.score,
                 "reasons": reasons_in_words(proposal.reasons),
-                "links": [("Same person: preview the merge", merge_url)] if pending else [],
+                "links": [("Same person: preview the merge", merge_url)]
+                if pending and not merged
+                else [],
                 "form": form if pending else None,
                 "submit_label": "Different people",
             },

@@ -203,6 +203,16 @@ def _refuse_bad_pair(keep: PatientCanonical, merge: PatientCanonical) -> None:
         raise ValidationError(f"{merge} is already merged into another person.")
 
 
+def merge_pair_refusals(*, keep: PatientCanonical, merge: PatientCanonical) -> list[str]:
+    """Why ``canonical_patients_merge`` would refuse this pair whatever is chosen, in its words:
+    the merge page shows them instead of a form that could only fail."""
+    try:
+        _refuse_bad_pair(keep, merge)
+    except ValidationError as exc:
+        return exc.messages
+    return []
+
+
 def _clean_choices(choices: Mapping[str, str] | None, previews: dict) -> dict[str, str]:
     choices = dict(choices or {})
     known = {choice.key for preview in previews.values() for choice in preview.choices}

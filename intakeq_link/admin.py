@@ -224,11 +224,18 @@ class LinkProposalAdmin(PairReviewAdminMixin, _ReviewerOnly, admin.ModelAdmin):
         if not request.user.has_perm(REVIEW_PERMISSION):
             raise PermissionDenied
         proposal = get_object_or_404(
-            LinkProposal.objects.select_related("canonical_patient"), pk=pk
+            LinkProposal.objects.select_related("canonical_patient__merged_into"), pk=pk
         )
         intakeq = IntakeQPatient.objects.filter(pk=proposal.intakeq_patient_id).first()
         pending = proposal.status == LinkProposal.Status.PENDING
+        kept = proposal.canonical_patient.merged_into if pending else None
         form = PairDecisionForm(request.POST or None, same_label="Same person: link them")
+        if kept is not None:
+            # A merged record is never linked; the merge left this proposal here because the
+            # kept person already has this pair. An unmerge offers the link again.
+            form.fields["decision"].choices = [
+                choice for choice in form.fields["decision"].choices if choice[0] != SAME
+            ]
         if request.method == "POST" and pending and form.is_valid():
             service = (
                 link_proposal_confirm
@@ -256,6 +263,11 @@ class LinkProposalAdmin(PairReviewAdminMixin, _ReviewerOnly, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "IntakeQ link proposal: one person or two?",
                 "intro": f"Status: {proposal.get_status_display()}."
+                + (
+                    f" This person was merged into {kept}: decide the proposal on {kept}."
+                    if kept
+                    else ""
+                )
                 + ("" if intakeq else " The IntakeQ patient no longer exists."),
                 "left": left,
                 "right": right or left,

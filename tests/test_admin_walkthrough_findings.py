@@ -143,3 +143,112 @@ def test_adding_a_link_to_a_merged_person_is_a_form_error_not_a_server_error(cli
 
     assert response.status_code == 200
     assert not PatientIntakeQLink.objects.exists()
+
+
+def _merge_page(client, keep, merge):
+    return client.get(reverse("admin:identity_patientcanonical_merge", args=[keep.pk, merge.pk]))
+
+
+def test_the_merge_page_of_a_person_into_themself_says_so_and_offers_no_form(client):
+    patient = PatientCanonicalFactory()
+    client.force_login(admin_user())
+
+    response = _merge_page(client, patient, patient)
+
+    assert "cannot be merged into themself" in response.content.decode()
+    assert response.context["form"] is None
+
+
+def test_the_merge_page_into_a_person_already_merged_says_so_and_offers_no_form(client):
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    kept, merged, other = (PatientCanonicalFactory() for _ in range(3))
+    canonical_patients_merge(keep=kept, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = _merge_page(client, merged, other)
+
+    assert "was merged into another person" in response.content.decode()
+    assert response.context["form"] is None
+
+
+def test_the_merge_page_of_a_person_already_merged_says_so_and_offers_no_form(client):
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    kept, merged, other = (PatientCanonicalFactory() for _ in range(3))
+    canonical_patients_merge(keep=kept, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = _merge_page(client, other, merged)
+
+    assert "is already merged into another person" in response.content.decode()
+    assert response.context["form"] is None
+
+
+@pytest.fixture
+def left_behind_link_proposal():
+    """A pending link proposal the merge left on the merged person (the kept one has the pair)."""
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    keep, merged = PatientCanonicalFactory(), PatientCanonicalFactory()
+    kept_proposal = LinkProposalFactory(canonical_patient=keep)
+    left_behind = LinkProposalFactory(
+        canonical_patient=merged, intakeq_patient=kept_proposal.intakeq_patient
+    )
+    record = canonical_patients_merge(keep=keep, merge=merged, actor=actor, reason="Same person")
+    return actor, keep, left_behind, record
+
+
+def test_a_link_proposal_left_on_a_merged_person_names_the_kept_person_and_offers_no_link(
+    client, left_behind_link_proposal
+):
+    actor, keep, proposal, _ = left_behind_link_proposal
+    client.force_login(actor)
+
+    response = client.get(reverse("admin:intakeq_link_linkproposal_decide", args=[proposal.pk]))
+
+    assert (
+        f"This person was merged into {keep}: decide the proposal on {keep}."
+        in (response.context["intro"])
+    )
+    assert "Same person: link them" not in response.content.decode()
+
+
+def test_an_unmerge_offers_the_link_of_a_proposal_left_on_the_merged_person_again(
+    client, left_behind_link_proposal
+):
+    from identity.services import canonical_patients_unmerge
+
+    actor, _, proposal, record = left_behind_link_proposal
+    canonical_patients_unmerge(merge_record=record, actor=actor, reason="Two people")
+    client.force_login(actor)
+
+    response = client.get(reverse("admin:intakeq_link_linkproposal_decide", args=[proposal.pk]))
+
+    assert "Same person: link them" in response.content.decode()
+
+
+def test_a_duplicate_proposal_left_on_a_merged_person_names_the_kept_person_and_offers_no_merge(
+    client,
+):
+    from identity.models import DuplicateProposal
+    from identity.services import canonical_patients_merge, duplicate_proposal_queue
+
+    actor = admin_user()
+    keep, merged, other = (PatientCanonicalFactory() for _ in range(3))
+    duplicate_proposal_queue(patient=keep, other_id=other.pk, score="0.90")
+    left_behind = duplicate_proposal_queue(patient=merged, other_id=other.pk, score="0.90")
+    canonical_patients_merge(keep=keep, merge=merged, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = client.get(reverse("admin:identity_duplicateproposal_decide", args=[left_behind.pk]))
+
+    assert DuplicateProposal.objects.get(pk=left_behind.pk).status == "pending"
+    assert (
+        f"{merged} was merged into {keep}: decide the proposal on {keep}."
+        in (response.context["intro"])
+    )
+    assert "Same person: preview the merge" not in response.content.decode()

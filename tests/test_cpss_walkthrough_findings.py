@@ -177,3 +177,42 @@ def test_a_pod_name_too_long_is_refused_in_the_forms_own_words(client, staff_use
         reverse("cm:pods"), {"action": "rename", "pod": pod.pk, "name": "x" * 51}, follow=True
     )
     assert "at most 50 characters" in response.content.decode()
+
+
+@pytest.fixture
+def request_from_an_intakeq_record(staff_user):
+    """A CPSS's Scenario 2 request: it holds the IntakeQ patient picked, no typed name."""
+    from tests.factories import IntakeQPatientFactory
+
+    user = staff_user("CPSS")
+    intakeq_patient = IntakeQPatientFactory(first_name="Marisol", last_name="Emrchart")
+    SupervisorRequestFactory(
+        requested_by=user, first_name="", last_name="", intakeq_patient=intakeq_patient
+    )
+    return user, intakeq_patient
+
+
+def test_a_cpss_home_names_a_request_made_from_an_intakeq_record(
+    client, request_from_an_intakeq_record
+):
+    user, _ = request_from_an_intakeq_record
+    client.force_login(user)
+
+    body = client.get(reverse("home")).content.decode()
+
+    assert "Marisol Emrchart" in body
+
+
+def test_a_cpss_home_logs_a_view_of_the_intakeq_patient_a_request_names(
+    client, request_from_an_intakeq_record
+):
+    from access_log.models import PatientAccessLog
+
+    user, intakeq_patient = request_from_an_intakeq_record
+    client.force_login(user)
+
+    client.get(reverse("home"))
+
+    assert PatientAccessLog.objects.filter(
+        user=user, patient_kind="intakeq", patient_id=intakeq_patient.pk
+    ).exists()
