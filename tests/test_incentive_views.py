@@ -201,3 +201,12 @@ def test_the_statement_shows_the_balance(client, cpss, mine):
     client.force_login(cpss)
     page = client.get(reverse("incentives:statement", kwargs={"enrollment_id": mine.pk}))
     assert "unissued balance: <strong>20</strong> ($10.00)" in page.content.decode()
+
+
+def test_the_statements_title_names_the_person(client, cpss, mine):
+    client.force_login(cpss)
+    page = client.get(reverse("incentives:statement", kwargs={"enrollment_id": mine.pk}))
+    person = mine.canonical_patient
+    assert f"<title>Incentive statement: {person.first_name} {person.last_name}" in (
+        page.content.decode()
+    )
