@@ -3,6 +3,7 @@ full caseload, re-enrolling a withdrawn person, final statuses and their undo, r
 a reason, moving a caseload, and correcting a person's identity on the patient page."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -401,3 +402,33 @@ def test_a_persons_status_summary_is_their_most_engaged_enrollment():
     assert Status.summary(["graduated", "active"]) == Status.ACTIVE
     assert Status.summary(["withdrawn"]) == Status.WITHDRAWN
     assert Status.summary([]) is None
+
+
+def _field_errors_tied_to_their_inputs(body):
+    """Each field's error has an id that an input's aria-describedby names (read with the input
+    by a screen reader), which Django gives every input of a field with errors."""
+    errors = re.findall(r'<small class="field-error"(?: id="([^"]*)")?>', body)
+    return bool(errors) and all(
+        error_id and f'aria-describedby="{error_id}"' in body for error_id in errors
+    )
+
+
+def test_a_missing_decision_is_tied_to_the_decision_choices(client, supervisor):
+    cpss, paused = _full_cpss_with_paused_patient()
+    request = SupervisorRequest.objects.create(
+        kind="reactivation", requested_by=cpss.user, enrollment=paused, reason="Back"
+    )
+    client.force_login(supervisor)
+    url = reverse("cm:supervisor-request", kwargs={"request_id": request.pk})
+    response = client.post(url, {"note": ""}, follow=True)
+    assert "Choose a decision." in response.content.decode()
+    assert _field_errors_tied_to_their_inputs(response.content.decode())
+
+
+def test_a_missing_receiver_is_tied_to_the_receiver_choices(client, supervisor):
+    departing = CPSSFactory()
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("cm:caseload-move"), {"from_provider": departing.pk, "reason": "Leaving"}
+    )
+    assert _field_errors_tied_to_their_inputs(response.content.decode())

@@ -90,6 +90,20 @@ def test_a_future_collection_time_is_a_form_error_and_nothing_is_written(client,
     assert not DrugTest.objects.exists()
 
 
+def test_an_error_in_the_optional_section_opens_it_so_the_error_shows(client, cpss, mine):
+    client.force_login(cpss)
+    url = reverse("incentives:visit-record", kwargs={"visit_id": first_open_visit(mine).pk})
+    later = (timezone.localtime() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url, {"result": "negative", "collected_at": later}, follow=True)
+    assert "<details open>" in response.content.decode()
+
+
+def test_the_optional_section_of_the_record_page_starts_closed(client, cpss, mine):
+    client.force_login(cpss)
+    url = reverse("incentives:visit-record", kwargs={"visit_id": first_open_visit(mine).pk})
+    assert "<details>" in client.get(url).content.decode()
+
+
 def test_the_participant_page_records_the_view(client, cpss, mine):
     client.force_login(cpss)
     url = reverse("incentives:participant", kwargs={"enrollment_id": mine.pk})
@@ -187,3 +201,12 @@ def test_the_statement_shows_the_balance(client, cpss, mine):
     client.force_login(cpss)
     page = client.get(reverse("incentives:statement", kwargs={"enrollment_id": mine.pk}))
     assert "unissued balance: <strong>20</strong> ($10.00)" in page.content.decode()
+
+
+def test_the_statements_title_names_the_person(client, cpss, mine):
+    client.force_login(cpss)
+    page = client.get(reverse("incentives:statement", kwargs={"enrollment_id": mine.pk}))
+    person = mine.canonical_patient
+    assert f"<title>Incentive statement: {person.first_name} {person.last_name}" in (
+        page.content.decode()
+    )

@@ -145,6 +145,8 @@ def test_a_supervisor_walks_home_the_queue_and_a_patient(phone_as, live_server, 
     assert page.get_by_role("heading", name="CPSS caseloads").is_visible()
     page.get_by_role("link", name="1 request waiting for a supervisor").click()
     arrive(page, "Requests waiting for a supervisor")
+    decide = page.get_by_role("link", name="Decide").bounding_box()
+    assert decide["x"] + decide["width"] <= PHONE["width"]  # not past the table's scroll
 
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Reyes, Ana").first.click()
