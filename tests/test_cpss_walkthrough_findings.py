@@ -216,3 +216,13 @@ def test_a_cpss_home_logs_a_view_of_the_intakeq_patient_a_request_names(
     assert PatientAccessLog.objects.filter(
         user=user, patient_kind="intakeq", patient_id=intakeq_patient.pk
     ).exists()
+
+
+def test_each_pods_rename_box_and_buttons_name_their_pod(client, staff_user):
+    # A screen reader heard a dozen fields all called "New name" and buttons all called "Rename".
+    pod = EnrollmentFactory().cm_program.pods.first()
+    client.force_login(staff_user("CPSS Supervisor"))
+    page = client.get(reverse("cm:pods")).content.decode()
+    assert f'aria-label="New name for {pod.name} ({pod.cm_program.name})"' in page
+    assert f'aria-label="Rename {pod.name}"' in page
+    assert f'aria-label="Stop offering {pod.name}"' in page
