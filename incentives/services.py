@@ -380,7 +380,6 @@ def incentive_issue(
             {"points": f"Only {balance} points are earned and not yet issued; {points} is more."}
         )
     plan = IncentivePlan.objects.filter(enrollment=enrollment).select_related("schedule").first()
-    in_words = method.replace("_", " ")  # the ledger and the statement read "gift card"
     entry = LedgerEntry(
         enrollment=enrollment,
         kind=ISSUE_METHODS[method],
@@ -390,9 +389,11 @@ def incentive_issue(
         schedule=plan.schedule if plan else None,
         method=method,
         reference=(reference or "").strip(),
-        trace={"words": f"{points} points handed over ({in_words}); balance {balance} before."},
         created_by=actor,
     )
+    entry.trace = {
+        "words": f"{points} points handed over ({entry.method_in_words}); balance {balance} before."
+    }
     entry.full_clean()
     entry.save()
     return entry
