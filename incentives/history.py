@@ -52,7 +52,7 @@ class History:
     opening_on: datetime.date | None = None
     visits: list[VisitOutcome] = field(default_factory=list)
     # (date, points, counts that day too) earned by the same person in their other enrollments.
-    elsewhere: list[tuple] = field(default_factory=list)
+    elsewhere: list[tuple[datetime.date, int, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -87,11 +87,12 @@ class _EarnedElsewhere:
     day would otherwise each see the other's points as not yet earned and both be paid in full
     past the cap, so the enrollment with the lower id goes first that day."""
 
-    def __init__(self, entries: list[tuple]):
+    def __init__(self, entries: list[tuple[datetime.date, int, bool]]):
         by_year: dict[int, list[tuple[tuple[datetime.date, int], int]]] = defaultdict(list)
-        for day, points, *same_day in entries:
-            key = (day, 0 if same_day and same_day[0] else 1)
-            by_year[day.year].append((key, points))
+        for day, points, counts_that_day in entries:
+            # Sorted and bisected on (day, 0 or 1): (day, 0) falls before (day, 1), the key a
+            # lookup for that day bisects on.
+            by_year[day.year].append(((day, 0 if counts_that_day else 1), points))
         self._keys: dict[int, list[tuple[datetime.date, int]]] = {}
         self._running: dict[int, list[int]] = {}  # [0, points of the first day, ...]
         for year, year_entries in by_year.items():

@@ -137,11 +137,19 @@ def test_points_earned_elsewhere_before_a_day_are_the_plain_sum(seed):
     rng = random.Random(seed)
     start = datetime.date(2024, 10, 1)
     entries = [
-        (start + datetime.timedelta(days=rng.randrange(500)), rng.randrange(-5, 30))
+        (
+            start + datetime.timedelta(days=rng.randrange(500)),
+            rng.randrange(-5, 30),
+            rng.random() < 0.5,
+        )
         for _ in range(rng.randrange(0, 60))
     ]
     earned = _EarnedElsewhere(entries)
     for offset in range(0, 520, 3):
         day = start + datetime.timedelta(days=offset)
-        expected = sum(p for d, p in entries if d.year == day.year and d < day)
+        expected = sum(
+            p
+            for d, p, same_day in entries
+            if d.year == day.year and (d < day or (d == day and same_day))
+        )
         assert earned.before(day) == expected
