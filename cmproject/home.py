@@ -7,6 +7,7 @@ the dual-enrollment count and recent changes. Psychiatry: their search. A user w
 sees each part they hold.
 """
 
+from access_log.recording import PatientKind
 from cm_program.caseload import caseload_summary, recent_status_changes, requests_sent
 from cm_program.models import sees_every_cm_patient
 from cm_program.selectors import cpss_assignable, supervisor_requests_pending
@@ -16,10 +17,11 @@ from intakeq_link.forms import PatientSearchForm
 from intakeq_link.models import LinkProposal
 
 
-def home_context(user) -> tuple[dict, list]:
-    """The template context and the canonical ids of the people it names (for the view log)."""
+def home_context(user) -> tuple[dict, dict[PatientKind, list]]:
+    """The template context and, by kind, the ids of the people it names (for the view log)."""
     context = {}
-    shown = []
+    shown: list = []
+    shown_intakeq: list = []
     if user.has_perm("cm_program.view_enrollment"):
         context["caseload"] = caseload_summary(user=user)
         context["caseload_is_everyone"] = sees_every_cm_patient(user)
@@ -29,6 +31,8 @@ def home_context(user) -> tuple[dict, list]:
         # What became of the requests this user sent to a supervisor.
         sent = context["requests_sent"] = requests_sent(user=user)
         shown.extend(r.shown_patient_id for r in sent if r.shown_patient_id)
+        # A request made from an IntakeQ record names that record's patient.
+        shown_intakeq.extend(r.shown_intakeq_patient_id for r in sent if r.shown_intakeq_patient_id)
     if user.has_perm("cm_program.decide_supervisorrequest"):
         context["loads"] = list(cpss_assignable())
         context["requests_pending"] = supervisor_requests_pending().count()
@@ -46,4 +50,4 @@ def home_context(user) -> tuple[dict, list]:
         shown.extend(c.enrollment.canonical_patient_id for c in context["recent_changes"])
     if user.has_perm("intakeq_link.view_intakeqpatient"):
         context["search_form"] = PatientSearchForm()
-    return context, shown
+    return context, {PatientKind.CANONICAL: shown, PatientKind.INTAKEQ: shown_intakeq}

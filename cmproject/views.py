@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_safe
 
-from access_log.recording import PatientKind, record_patients_viewed
+from access_log.recording import record_patients_viewed
 from cmproject.home import home_context
 from staff.access import access_required
 
@@ -12,22 +12,11 @@ from staff.access import access_required
 @access_required()
 def home(request):
     context, shown = home_context(request.user)
-    if shown:
-        record_patients_viewed(
-            request, patient_kind=PatientKind.CANONICAL, patient_ids=list(dict.fromkeys(shown))
-        )
-    # A request made from an IntakeQ record names that record's patient.
-    shown_intakeq = [
-        r.shown_intakeq_patient_id
-        for r in context.get("requests_sent", ())
-        if r.shown_intakeq_patient_id
-    ]
-    if shown_intakeq:
-        record_patients_viewed(
-            request,
-            patient_kind=PatientKind.INTAKEQ,
-            patient_ids=list(dict.fromkeys(shown_intakeq)),
-        )
+    for kind, patient_ids in shown.items():
+        if patient_ids:
+            record_patients_viewed(
+                request, patient_kind=kind, patient_ids=list(dict.fromkeys(patient_ids))
+            )
     return render(request, "home.html", context)
 
 
