@@ -21,6 +21,7 @@ from intakeq_link.services import (
     UNLINK_PERMISSION,
     intakeq_link_create,
     intakeq_link_delete,
+    intakeq_link_refusals,
     link_proposal_confirm,
     link_proposal_reject,
 )
@@ -42,17 +43,15 @@ class LinkAddForm(forms.ModelForm):
         model = PatientIntakeQLink
         fields = ["canonical_patient", "intakeq_patient", "confidence_score"]
 
-    def clean_canonical_patient(self):
-        patient = self.cleaned_data["canonical_patient"]
-        if patient.merged_into_id is not None:
-            raise ValidationError("This person was merged into another: link the kept person.")
-        return patient
-
-    def clean_intakeq_patient(self):
-        intakeq_patient = self.cleaned_data["intakeq_patient"]
-        if not intakeq_patient.is_from_intakeq:
-            raise ValidationError("This record was written by the old CM app, not by IntakeQ.")
-        return intakeq_patient
+    def clean(self):
+        cleaned = super().clean()
+        refusals = intakeq_link_refusals(
+            canonical_patient=cleaned.get("canonical_patient"),
+            intakeq_patient=cleaned.get("intakeq_patient"),
+        )
+        if refusals:
+            raise ValidationError(refusals)
+        return cleaned
 
 
 @admin.register(PatientIntakeQLink)

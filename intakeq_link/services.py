@@ -65,6 +65,20 @@ def _require(actor, permission: str) -> None:
         raise PermissionDenied("Only staff allowed to review IntakeQ links can do this.")
 
 
+def intakeq_link_refusals(
+    *, canonical_patient: PatientCanonical | None, intakeq_patient: IntakeQPatient | None
+) -> dict[str, str]:
+    """Why this pair can never be linked, whoever else is linked: field name -> message (empty:
+    it can). A side that is None is not judged. Reads ``merged_into_id`` as given:
+    intakeq_link_create reads the person again under a lock; the admin's form asks first."""
+    refusals = {}
+    if intakeq_patient is not None and not intakeq_patient.is_from_intakeq:
+        refusals["intakeq_patient"] = "This record was written by the old CM app, not by IntakeQ."
+    if canonical_patient is not None and canonical_patient.merged_into_id is not None:
+        refusals["canonical_patient"] = "This person was merged into another: link the kept person."
+    return refusals
+
+
 @transaction.atomic
 def intakeq_link_create(
     *,
@@ -85,21 +99,13 @@ def intakeq_link_create(
     database's one-link-per-side UNIQUEs decide), and for rows the old CM app wrote.
     """
     confidence_score = _clean_score(confidence_score)
-    if not intakeq_patient.is_from_intakeq:
-        raise ValidationError(
-            {"intakeq_patient": "This record was written by the old CM app, not by IntakeQ."}
-        )
     # Locked as a merge locks it, so a merge cannot slip in between this check and the link.
-    merged_into_id = (
-        PatientCanonical.objects.select_for_update()
-        .filter(pk=canonical_patient.pk)
-        .values_list("merged_into_id", flat=True)
-        .first()
+    locked = PatientCanonical.objects.select_for_update().filter(pk=canonical_patient.pk).first()
+    refusals = intakeq_link_refusals(
+        canonical_patient=locked or canonical_patient, intakeq_patient=intakeq_patient
     )
-    if merged_into_id is not None:
-        raise ValidationError(
-            {"canonical_patient": "This person was merged into another: link the kept person."}
-        )
+    if refusals:
+        raise ValidationError(refusals)
     existing = PatientIntakeQLink.objects.filter(
         canonical_patient=canonical_patient, intakeq_patient=intakeq_patient
     ).first()
