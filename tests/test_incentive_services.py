@@ -270,6 +270,20 @@ def test_the_ledger_refuses_update_and_delete_in_the_database(enrollment, actor)
             cursor.execute(sql, [entry.pk if "ledger" in sql else enrollment.pk])
 
 
+def test_the_database_numbers_an_entry_another_client_writes_after_the_earlier_ones(
+    enrollment, actor
+):
+    earlier = record(enrollment, actor, "negative", 27).entries[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO cm_incentive_ledger (enrollment_id, kind, account, points, occurred_on)"
+            " VALUES (%s, 'issued', 'issued', 1, current_date) RETURNING seq",
+            [enrollment.pk],
+        )
+        (seq,) = cursor.fetchone()
+    assert seq > earlier.seq
+
+
 def test_a_published_schedule_cannot_be_edited(schedule, actor):
     with pytest.raises(ValidationError, match="published"):
         schedule_update(schedule=schedule, actor=actor, base_points=11)
