@@ -327,7 +327,8 @@ class LedgerEntry(UUIDModel):
 
     ``trace`` keeps the calculation (the replay's award, in numbers and words), so every point
     can be explained. Issued and redeemed amounts are stored as positive points in the
-    ``issued`` account. ``seq`` numbers the entries in the order they were written.
+    ``issued`` account. ``seq`` numbers the entries in the order they were written; of an
+    enrollment's entries that state a streak, the last one states ``current_streak``.
     """
 
     enrollment = models.ForeignKey(
