@@ -1,4 +1,5 @@
 import pghistory
+from django.db import models
 
 from cm_program.models import Enrollment, PatientCM, SupervisorRequest
 from identity.models import CanonicalMerge, PatientCanonical
@@ -99,4 +100,7 @@ LedgerEntryEvent = _event_model(
     "LedgerEntryEvent",
     "audit_cm_incentive_ledger_event",
     "incentive ledger change",
+    # The entry's number, copied by the trigger; without the ledger's default, which would
+    # number the events written before the column existed as if they were new entries.
+    attrs={"seq": models.BigIntegerField(null=True, editable=False)},
 )

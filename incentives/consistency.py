@@ -1,4 +1,5 @@
-"""Does every enrollment's total_points and current_streak match a replay of its history?
+"""Does every enrollment's total_points and current_streak match a replay of its history, and
+its ledger (the earned points summed, the streak its newest entry states)?
 
 Read-only; ``manage.py incentives_check`` prints the result. Enrollments are replayed in
 primary-key batches through the same code the services use (``incentives.history``).
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cm_program.models import Enrollment
-from incentives.history import ledger_totals, load_histories, replay_history
+from incentives.history import ledger_totals, load_histories, newest_stated, replay_history
 from incentives.models import Account
 
 
@@ -57,14 +58,19 @@ def enrollments_check(
         with _collector_paused():
             histories = load_histories(ids)
             ledger = ledger_totals(ids)
+            stated = newest_stated(ids)
             for pk, points, streak in rows:
                 replayed = replay_history(histories[pk])
                 in_ledger = ledger[pk][Account.EARNED] if pk in ledger else 0
-                if (points or 0, streak or 0) != (replayed.total_points, replayed.streak) or (
-                    in_ledger != replayed.total_points
+                # The ledger explains the streak too: its newest entry must state it.
+                stated_streak = stated[pk][1] if pk in stated else 0
+                if (
+                    (points or 0, streak or 0) != (replayed.total_points, replayed.streak)
+                    or in_ledger != replayed.total_points
+                    or stated_streak != (streak or 0)
                 ):
                     result.differing.append(pk)
-            del histories, ledger
+            del histories, ledger, stated
         result.checked += len(rows)
         last = ids[-1]
         if progress:

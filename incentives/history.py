@@ -250,6 +250,20 @@ def ledger_totals(enrollment_ids: list) -> dict[object, dict[str, int]]:
     return totals
 
 
+def newest_stated(enrollment_ids: list) -> dict[object, tuple[int, int]]:
+    """{enrollment id: (level_after, streak_after) of its newest entry that states them}.
+
+    Issues, redemptions and voids state no streak; an enrollment without such an entry is
+    missing (its streak is 0)."""
+    rows = (
+        LedgerEntry.objects.filter(enrollment_id__in=enrollment_ids, streak_after__isnull=False)
+        .order_by("enrollment_id", "-seq")
+        .distinct("enrollment_id")
+        .values_list("enrollment_id", "level_after", "streak_after")
+    )
+    return {pk: (level or 0, streak) for pk, level, streak in rows}
+
+
 def visit_entry_totals(enrollment_id) -> dict[object, tuple[int, bool]]:
     """{visit id: (net points of its earned and adjustment entries, has an earned entry)}."""
     totals: dict[object, list] = defaultdict(lambda: [0, False])

@@ -316,12 +316,19 @@ class Account(models.TextChoices):
     ISSUED = "issued", "Issued"
 
 
+# The ledger's write order. A sequence, not created_at: that is the transaction's start time,
+# shared by every entry a reconciliation posts (and earlier than the entries of a transaction
+# that committed while this one waited for the lock); the ids are random.
+LEDGER_SEQUENCE = "cm_incentive_ledger_seq_seq"
+
+
 class LedgerEntry(UUIDModel):
     """One line of the incentive ledger; append-only in the database.
 
     ``trace`` keeps the calculation (the replay's award, in numbers and words), so every point
     can be explained. Issued and redeemed amounts are stored as positive points in the
-    ``issued`` account.
+    ``issued`` account. ``seq`` numbers the entries in the order they were written; of an
+    enrollment's entries that state a streak, the last one states ``current_streak``.
     """
 
     enrollment = models.ForeignKey(
@@ -355,6 +362,13 @@ class LedgerEntry(UUIDModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
+    # Filled by the database, for every client (migration 0004 creates the sequence).
+    seq = models.BigIntegerField(
+        db_default=models.Func(
+            models.Value(LEDGER_SEQUENCE), function="nextval", output_field=models.BigIntegerField()
+        ),
+        editable=False,
+    )
 
     objects = EnrollmentScopedQuerySet.as_manager()
 
@@ -362,7 +376,7 @@ class LedgerEntry(UUIDModel):
         db_table = "cm_incentive_ledger"
         verbose_name = "incentive ledger entry"
         verbose_name_plural = "incentive ledger entries"
-        ordering = ["enrollment", "created_at", "id"]
+        ordering = ["enrollment", "seq"]
         permissions = [("view_incentive_report", "Can see incentive reports of every program")]
         constraints = [
             models.CheckConstraint(
@@ -401,10 +415,12 @@ class LedgerEntry(UUIDModel):
                 condition=Q(kind="opening_balance"),
                 name="cm_incentive_ledger_one_opening_balance",
             ),
+            models.UniqueConstraint(fields=["seq"], name="cm_incentive_ledger_seq_key"),
         ]
         indexes = [
             models.Index(fields=["enrollment", "created_at"], name="cm_incentive_ledger_enr_idx"),
             models.Index(fields=["occurred_on"], name="cm_incentive_ledger_date_idx"),
+            models.Index(fields=["enrollment", "seq"], name="cm_incentive_ledger_order_idx"),
         ]
 
     def __str__(self):

@@ -109,7 +109,7 @@ def ledger(*, enrollment: Enrollment):
     return (
         LedgerEntry.objects.filter(enrollment=enrollment)
         .select_related("visit", "drug_test", "created_by", "voided_by")
-        .order_by("created_at", "id")
+        .order_by("seq")
     )
 
 

@@ -3,8 +3,9 @@
 Each service locks the person's enrollments (in id order, so two writers never deadlock),
 validates before writing anything, writes, then *reconciles*: replays the enrollment's
 recorded outcomes through the rules and posts what the ledger lacks (an earned entry for a newly
-recorded visit, an adjustment where a re-priced visit differs), and writes ``total_points`` and
-``current_streak`` on the enrollment, all in one transaction.
+recorded visit, an adjustment where a re-priced visit differs, a 0-point adjustment where the
+newest entry would state another level or streak than the replay's), and writes
+``total_points`` and ``current_streak`` on the enrollment, all in one transaction.
 """
 
 import datetime
@@ -17,7 +18,12 @@ from django.utils import timezone
 from cm_program.models import Enrollment, ParticipationStatus
 from cm_program.services import enrollment_points_set, form_submission_claim
 from incentives import rules, selectors
-from incentives.history import load_histories, replay_history, visit_entry_totals
+from incentives.history import (
+    load_histories,
+    newest_stated,
+    replay_history,
+    visit_entry_totals,
+)
 from incentives.models import (
     PAYING_KINDS,
     Account,
@@ -162,11 +168,53 @@ def _reconcile(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEn
         )
         _clean(entry)
         entries.append(entry)
+    restated = _restatement(enrollment, actor, history, replayed, entries, why=why)
+    if restated is not None:
+        entries.append(restated)
     LedgerEntry.objects.bulk_create(entries)
     enrollment_points_set(
         enrollment=enrollment, total_points=replayed.total_points, current_streak=replayed.streak
     )
     return entries
+
+
+def _restatement(enrollment, actor, history, replayed, entries, *, why: str):
+    """A 0-point adjustment restating level and streak where the newest entry (the last of
+    ``entries``, else the ledger's) states others: the ledger explains ``current_streak`` too.
+
+    A re-pricing can change them and no points (an excused miss between capped negatives),
+    or change points only up to a visit whose own entry stays (a reset after it)."""
+    if entries:
+        stated = (entries[-1].level_after, entries[-1].streak_after)
+    else:
+        stated = newest_stated([enrollment.pk]).get(enrollment.pk, (0, 0))
+    if stated == (replayed.level, replayed.streak):
+        return None
+    level_before, streak_before = stated
+    last = replayed.priced[-1].visit if replayed.priced else None
+    words = (
+        f"Restated ({why or 'history changed'}): 0 points; level {level_before} → "
+        f"{replayed.level}, streak {streak_before} → {replayed.streak}."
+    )
+    entry = LedgerEntry(
+        enrollment=enrollment,
+        kind=EntryKind.ADJUSTMENT,
+        account=Account.EARNED,
+        points=0,
+        occurred_on=last.occurred_on if last else timezone.localdate(),
+        visit_id=last.visit_id if last else None,
+        drug_test_id=last.test_id if last else None,
+        schedule=history.schedule,
+        level_before=level_before,
+        level_after=replayed.level,
+        streak_before=streak_before,
+        streak_after=replayed.streak,
+        trace={"words": words, "schedule": str(history.schedule or "")},
+        reason=why or "history changed",
+        created_by=actor,
+    )
+    _clean(entry)
+    return entry
 
 
 def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEntry]:

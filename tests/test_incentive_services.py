@@ -166,6 +166,29 @@ def test_excusing_a_missed_visit_reprices_later_visits_by_adjustment(enrollment,
     assert refreshed(enrollment).total_points == 25
 
 
+def test_excusing_a_missed_visit_restates_the_streak_when_the_points_stay_capped(actor):
+    capped = schedule_create(
+        actor=actor, name="Capped", weeks=WEEKS, base_points=10, max_points=10, cap_points=20
+    )
+    schedule_publish(schedule=capped, actor=actor)
+    enrollment = EnrollmentFactory(enrollment_date=days_ago(28))
+    record(enrollment, actor, "negative", 27)
+    record(enrollment, actor, "negative", 24)  # the cap is reached: every later negative earns 0
+    missed = ScheduledVisit.objects.get(enrollment=enrollment, week=2, slot=1)
+    services.visit_missed_record(visit=missed, actor=actor, excused=False, reason="")
+    record(enrollment, actor, "negative", 18)
+    record(enrollment, actor, "negative", 14)
+    services.visit_missed_record(visit=missed, actor=actor, excused=True, reason="In hospital")
+    assert refreshed(enrollment).current_streak == 4
+    newest = LedgerEntry.objects.filter(enrollment=enrollment).last()
+    assert (newest.kind, newest.points, newest.streak_before, newest.streak_after) == (
+        "adjustment",
+        0,
+        2,
+        4,
+    )
+
+
 def test_an_excuse_needs_a_reason(enrollment, actor):
     record(enrollment, actor, "negative", 27)
     visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)
@@ -187,6 +210,19 @@ def test_a_correction_supersedes_the_test_and_reprices_later_visits(enrollment, 
     assert {e.kind for e in recorded.entries} == {"adjustment"}
     assert refreshed(enrollment).total_points == 25
     assert DrugTest.objects.get(pk=first.pk).result == "negative"  # never edited
+
+
+def test_a_correction_repricing_visits_before_a_reset_restates_the_streak(enrollment, actor):
+    first = record(enrollment, actor, "negative", 27).test
+    record(enrollment, actor, "negative", 24)
+    record(enrollment, actor, "positive", 21)
+    recorded = services.drug_test_correct(
+        test=first, actor=actor, result="positive", reason="Lab confirmation"
+    )
+    # The second visit's adjustment ends at streak 1; the positive after it still resets to 0.
+    assert [(e.points, e.streak_after) for e in recorded.entries] == [(-10, 0), (-5, 1), (0, 0)]
+    newest = LedgerEntry.objects.filter(enrollment=enrollment).last()
+    assert newest.streak_after == refreshed(enrollment).current_streak == 0
 
 
 def test_the_same_correction_twice_writes_nothing(enrollment, actor):
@@ -268,6 +304,20 @@ def test_the_ledger_refuses_update_and_delete_in_the_database(enrollment, actor)
             connection.cursor() as cursor,
         ):
             cursor.execute(sql, [entry.pk if "ledger" in sql else enrollment.pk])
+
+
+def test_the_database_numbers_an_entry_another_client_writes_after_the_earlier_ones(
+    enrollment, actor
+):
+    earlier = record(enrollment, actor, "negative", 27).entries[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO cm_incentive_ledger (enrollment_id, kind, account, points, occurred_on)"
+            " VALUES (%s, 'issued', 'issued', 1, current_date) RETURNING seq",
+            [enrollment.pk],
+        )
+        (seq,) = cursor.fetchone()
+    assert seq > earlier.seq
 
 
 def test_a_published_schedule_cannot_be_edited(schedule, actor):

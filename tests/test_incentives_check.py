@@ -13,6 +13,7 @@ from cm_program.models import Enrollment
 from incentives import services
 from incentives.consistency import _collector_paused
 from incentives.history import _EarnedElsewhere
+from incentives.models import LedgerEntry
 from incentives.schedules import schedule_create, schedule_demo_publish, schedule_publish
 from tests.factories import EnrollmentFactory, UserFactory
 
@@ -49,6 +50,24 @@ def test_check_lists_an_enrollment_whose_points_were_changed_behind_its_back(rec
     with pytest.raises(CommandError) as caught:
         run()
     assert caught.value.returncode == 1
+
+
+def test_check_lists_an_enrollment_whose_newest_entry_states_another_streak(recorded):
+    newest = LedgerEntry.objects.filter(enrollment=recorded).last()
+    # As another client might write it: no points, so totals and replay still agree.
+    LedgerEntry.objects.create(
+        enrollment=recorded,
+        kind="adjustment",
+        account="earned",
+        points=0,
+        occurred_on=newest.occurred_on,
+        visit=newest.visit,
+        streak_before=newest.streak_after,
+        streak_after=newest.streak_after + 5,
+        reason="written by hand",
+    )
+    with pytest.raises(CommandError):
+        run()
 
 
 def test_check_prints_only_ids(recorded):

@@ -8,7 +8,8 @@ from incentives.consistency import enrollments_check
 class Command(BaseCommand):
     help = (
         "Replay every enrollment from its tests and ledger; exit 1 listing the ids of those whose "
-        "total_points or current_streak differ from the replay, else 0 with a count."
+        "total_points or current_streak differ from the replay or from their ledger (earned "
+        "points summed, the streak its newest entry states), else 0 with a count."
     )
 
     def add_arguments(self, parser):
