@@ -66,12 +66,10 @@ def _lock(enrollment: Enrollment) -> Enrollment:
     return locked[enrollment.pk]
 
 
-def _require_active(enrollment: Enrollment) -> None:
+def _require_active(enrollment: Enrollment, what: str = "tests are recorded") -> None:
     if enrollment.status != ParticipationStatus.ACTIVE:
         status = ParticipationStatus(enrollment.status or "active").label.lower()
-        raise ValidationError(
-            f"This enrollment is {status}: tests are recorded only while it is active."
-        )
+        raise ValidationError(f"This enrollment is {status}: {what} only while it is active.")
 
 
 @transaction.atomic
@@ -301,7 +299,8 @@ def drug_test_record(
 @transaction.atomic
 def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: str) -> Recorded:
     """Mark a visit missed, or excused (with a reason). Excusing a visit already marked missed
-    is how a supervisor forgives it; later visits are re-priced."""
+    is how a supervisor forgives it; later visits are re-priced. Marking one missed is refused
+    (ValidationError, nothing written) while the enrollment is not active."""
     reason = (reason or "").strip()
     if excused and not reason:
         raise ValidationError({"reason": "Give the reason the visit is excused."})
@@ -310,6 +309,10 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
     target = VisitStatus.EXCUSED if excused else VisitStatus.MISSED
     if visit.status == target:
         return Recorded(None, [])
+    if not excused:
+        # A miss resets the streak: a person paused or finished is not expected at visits.
+        # Excusing stays open, so a supervisor can still forgive visits due meanwhile.
+        _require_active(enrollment, "a visit is marked missed")
     if visit.status == VisitStatus.ATTENDED or DrugTest.objects.filter(visit=visit).exists():
         raise ValidationError("This visit has a test result; correct the test instead.")
     if visit.status == VisitStatus.EXCUSED:

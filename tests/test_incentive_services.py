@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cm_program.models import Enrollment
+from cm_program.services import enrollment_status_change
 from incentives import selectors, services
 from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
 from incentives.schedules import schedule_create, schedule_publish, schedule_update
@@ -151,6 +152,25 @@ def test_a_missed_visit_resets_and_is_in_the_ledger(enrollment, actor):
     recorded = services.visit_missed_record(visit=visit, actor=actor, excused=False, reason="")
     assert [(e.kind, e.points, e.streak_after) for e in recorded.entries] == [("earned", 0, 0)]
     assert refreshed(enrollment).current_streak == 0
+
+
+def test_a_visit_cannot_be_marked_missed_while_the_enrollment_is_paused(enrollment, actor):
+    record(enrollment, actor, "negative", 27)
+    enrollment_status_change(enrollment=enrollment, to_status="paused", reason="trip", actor=actor)
+    visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)
+    with pytest.raises(ValidationError, match="paused"):
+        services.visit_missed_record(visit=visit, actor=actor, excused=False, reason="")
+    assert ScheduledVisit.objects.get(pk=visit.pk).status == "planned"
+    assert LedgerEntry.objects.filter(enrollment=enrollment).count() == 1
+    assert refreshed(enrollment).current_streak == 1
+
+
+def test_a_visit_can_still_be_excused_while_the_enrollment_is_paused(enrollment, actor):
+    record(enrollment, actor, "negative", 27)
+    enrollment_status_change(enrollment=enrollment, to_status="paused", reason="trip", actor=actor)
+    visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)
+    services.visit_missed_record(visit=visit, actor=actor, excused=True, reason="On the trip")
+    assert ScheduledVisit.objects.get(pk=visit.pk).status == "excused"
 
 
 def test_excusing_a_missed_visit_reprices_later_visits_by_adjustment(enrollment, actor):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from access_log.models import PatientAccessLog
 from cm_program.models import Enrollment
+from cm_program.services import enrollment_status_change
 from incentives import services
 from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
 from incentives.schedules import schedule_demo_publish
@@ -75,6 +76,16 @@ def test_a_missed_visit_is_recorded_from_the_same_page(client, cpss, mine):
         reverse("incentives:visit-record", kwargs={"visit_id": visit.pk}), {"result": "missed"}
     )
     assert ScheduledVisit.objects.get(pk=visit.pk).status == "missed"
+
+
+def test_marking_a_visit_missed_while_paused_shows_why_and_writes_nothing(client, cpss, mine):
+    enrollment_status_change(enrollment=mine, to_status="paused", reason="trip", actor=cpss)
+    client.force_login(cpss)
+    visit = first_open_visit(mine)
+    url = reverse("incentives:visit-record", kwargs={"visit_id": visit.pk})
+    response = client.post(url, {"result": "missed"}, follow=True)
+    assert "This enrollment is paused" in response.content.decode()
+    assert ScheduledVisit.objects.get(pk=visit.pk).status == "planned"
 
 
 def test_a_future_collection_time_is_a_form_error_and_nothing_is_written(client, cpss, mine):
