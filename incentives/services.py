@@ -241,13 +241,24 @@ def _open_visit(enrollment, visit: ScheduledVisit | None, day: datetime.date) ->
         if visit.status != VisitStatus.PLANNED:
             raise ValidationError({"visit": f"This visit is already recorded as {visit.status}."})
         return visit
-    # No visit named: the earliest open one due by that day, else the next one.
+    # No visit named: the earliest open one due by that day. Never a later one: a second test
+    # the same day would silently take a visit not yet due, and the person's next test would
+    # find it filled.
     open_visits = ScheduledVisit.objects.filter(
         enrollment=enrollment, status=VisitStatus.PLANNED
     ).order_by("week", "slot")
-    chosen = open_visits.filter(due_date__lte=day).first() or open_visits.first()
+    chosen = open_visits.filter(due_date__lte=day).first()
     if chosen is None:
-        raise ValidationError({"visit": "Every scheduled visit of this enrollment is recorded."})
+        if not open_visits.exists():
+            raise ValidationError(
+                {"visit": "Every scheduled visit of this enrollment is recorded."}
+            )
+        raise ValidationError(
+            {
+                "visit": f"No visit due by {day:%b %-d, %Y} is open: choose the visit this "
+                "test is for (on the participant's page)."
+            }
+        )
     return ScheduledVisit.objects.select_for_update().get(pk=chosen.pk)
 
 
@@ -263,9 +274,10 @@ def drug_test_record(
     specimen_valid: bool = True,
     collected_by=None,
 ) -> Recorded:
-    """Record a test at a scheduled visit (the earliest open one by default) and post what it
-    earns. Refuses (ValidationError, nothing written) an unknown result, a date in the future
-    or before enrollment, a visit that already has a result, an enrollment not active."""
+    """Record a test at a scheduled visit (the earliest open one due by that day by default)
+    and post what it earns. Refuses (ValidationError, nothing written) an unknown result, a
+    date in the future or before enrollment, a visit that already has a result, an enrollment
+    not active, no visit named when none is due and open by that day."""
     _check_result(result)
     enrollment = _lock(enrollment)
     _require_active(enrollment)

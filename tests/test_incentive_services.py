@@ -193,6 +193,20 @@ def test_an_excuse_needs_a_reason(enrollment, actor):
         services.visit_missed_record(visit=visit, actor=actor, excused=True, reason=" ")
 
 
+def test_a_second_test_on_one_day_without_a_visit_named_is_refused(enrollment, actor):
+    record(enrollment, actor, "negative", 27)  # fills the visit due 28 days ago
+    with pytest.raises(ValidationError, match="choose the visit"):
+        record(enrollment, actor, "negative", 27)
+    assert DrugTest.objects.filter(enrollment=enrollment).count() == 1
+    assert ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2).status == "planned"
+
+
+def test_a_test_may_name_a_visit_not_yet_due(enrollment, actor):
+    record(enrollment, actor, "negative", 27)
+    visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)  # due in 2 days
+    assert record(enrollment, actor, "negative", 27, visit=visit).test.visit == visit
+
+
 def test_a_correction_supersedes_the_test_and_reprices_later_visits(enrollment, actor):
     first = record(enrollment, actor, "negative", 27).test
     record(enrollment, actor, "negative", 24)

@@ -300,11 +300,12 @@ def test_tests_on_the_days_daylight_saving_changes_are_dated_that_day(
     plan = planned(enrollment, actor)
     week2 = [v for v in plan if v.week == 2]
     assert week2[0].due_date == day
-    for hour, minute in moments:
+    # Each test names its visit: unnamed, the fourth would need a visit not yet due (refused).
+    for (hour, minute), visit in zip(moments, plan, strict=False):
         # Naive, as a form gives it: the clinic's zone is assumed.
         naive = datetime.datetime(day.year, day.month, day.day, hour, minute)  # noqa: DTZ001
         recorded = services.drug_test_record(
-            enrollment=enrollment, actor=actor, collected_at=naive, result="negative"
+            enrollment=enrollment, actor=actor, collected_at=naive, result="negative", visit=visit
         )
         assert recorded.test.visit.due_date <= day + datetime.timedelta(days=3)
         assert timezone.localdate(recorded.test.collected_at) == day
