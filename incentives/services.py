@@ -8,7 +8,7 @@ recorded visit, an adjustment where a re-priced visit differs), and writes ``tot
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -46,6 +46,29 @@ class Recorded:
 
     test: DrugTest | None
     entries: list[LedgerEntry]
+    # {enrollment id: unissued balance} of the person's enrollments left below zero.
+    overdrawn: dict = field(default_factory=dict)
+
+
+def _overdrawn(enrollment: Enrollment, entries: list[LedgerEntry]) -> dict:
+    """The person's enrollments whose unissued balance is below zero after a write that posted
+    ``entries``: more was handed over than they still earn (a correction, a miss, or the cap
+    shared with another enrollment lowered it). Not refused: the lab's result stands and a gift
+    card cannot be taken back. The ledger keeps both sides, nothing more can be issued until it
+    is earned again, and the page warns whoever made the change (the CPSS now holding the
+    enrollment may not be the one who handed the points over)."""
+    if not entries:
+        return {}
+    same_person = Enrollment.objects.filter(pk=enrollment.pk)
+    if enrollment.canonical_patient_id is not None:
+        same_person = Enrollment.objects.filter(
+            canonical_patient_id=enrollment.canonical_patient_id
+        )
+    balances = {
+        pk: selectors.unissued_balance(enrollment_id=pk)
+        for pk in same_person.order_by("pk").values_list("pk", flat=True)
+    }
+    return {pk: balance for pk, balance in balances.items() if balance < 0}
 
 
 def _clean(instance) -> None:
@@ -305,7 +328,8 @@ def drug_test_record(
     visit.marked_by, visit.marked_at = actor, timezone.now()
     _clean(visit)
     visit.save(update_fields=["status", "marked_by", "marked_at", "updated_at"])
-    return Recorded(test, _reconcile_person(enrollment, actor))
+    entries = _reconcile_person(enrollment, actor)
+    return Recorded(test, entries, _overdrawn(enrollment, entries))
 
 
 @transaction.atomic
@@ -336,7 +360,8 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
     visit.full_clean()
     visit.save(update_fields=["status", "reason", "marked_by", "marked_at", "updated_at"])
     why = f"visit of week {visit.week} {target}" + (f": {reason}" if reason else "")
-    return Recorded(None, _reconcile_person(enrollment, actor, why=why))
+    entries = _reconcile_person(enrollment, actor, why=why)
+    return Recorded(None, entries, _overdrawn(enrollment, entries))
 
 
 @transaction.atomic
@@ -368,7 +393,8 @@ def drug_test_correct(*, test: DrugTest, actor, result: str, reason: str) -> Rec
     correction.full_clean()
     correction.save()
     why = f"test of {timezone.localdate(current.collected_at)} corrected to {result}: {reason}"
-    return Recorded(correction, _reconcile_person(enrollment, actor, why=why))
+    entries = _reconcile_person(enrollment, actor, why=why)
+    return Recorded(correction, entries, _overdrawn(enrollment, entries))
 
 
 @transaction.atomic

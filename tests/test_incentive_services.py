@@ -231,6 +231,27 @@ def test_the_same_correction_twice_writes_nothing(enrollment, actor):
     assert DrugTest.objects.count() == 2
 
 
+def test_a_correction_below_what_was_handed_over_reports_the_overdrawn_balance(enrollment, actor):
+    first = record(enrollment, actor, "negative", 27).test
+    record(enrollment, actor, "negative", 24)
+    services.incentive_issue(
+        enrollment=enrollment, actor=actor, points=25, method="gift_card", reference="GC-1"
+    )
+    recorded = services.drug_test_correct(test=first, actor=actor, result="positive", reason="Lab")
+    # 10 + 15 becomes 0 + 10: 10 earned, 25 handed over.
+    assert recorded.overdrawn == {enrollment.pk: -15}
+
+
+def test_a_correction_that_leaves_the_balance_covered_reports_nothing(enrollment, actor):
+    first = record(enrollment, actor, "negative", 27).test
+    record(enrollment, actor, "negative", 24)
+    services.incentive_issue(
+        enrollment=enrollment, actor=actor, points=10, method="gift_card", reference="GC-1"
+    )
+    recorded = services.drug_test_correct(test=first, actor=actor, result="positive", reason="Lab")
+    assert recorded.overdrawn == {}
+
+
 def test_issuing_lowers_the_unissued_balance_not_the_points(enrollment, actor):
     record(enrollment, actor, "negative", 27)
     record(enrollment, actor, "negative", 24)

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from access_log.models import PatientAccessLog
 from cm_program.models import Enrollment
-from cm_program.services import enrollment_status_change
+from cm_program.services import enrollment_cpss_reassign, enrollment_status_change
 from incentives import services
 from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
 from incentives.schedules import schedule_demo_publish
-from tests.factories import EnrollmentFactory
+from tests.factories import EnrollmentFactory, ProviderCMFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +144,28 @@ def test_a_supervisor_corrects_a_test_from_its_page(client, staff_user, mine, cp
     )
     assert Enrollment.objects.get(pk=mine.pk).total_points == 0
     assert LedgerEntry.objects.filter(kind="adjustment", points=-20).exists()
+
+
+def test_a_correction_below_what_was_handed_over_warns_after_a_hand_over_to_another_cpss(
+    client, staff_user, mine, cpss
+):
+    recorded = services.drug_test_record(
+        enrollment=mine, actor=cpss, collected_at=timezone.now(), result="negative"
+    )
+    services.incentive_issue(
+        enrollment=mine, actor=cpss, points=20, method="gift_card", reference="GC-1"
+    )
+    supervisor = staff_user("CPSS Supervisor")
+    enrollment_cpss_reassign(
+        enrollment=mine, cpss_provider=ProviderCMFactory(), actor=supervisor, reason="leave"
+    )
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}),
+        {"result": "positive", "reason": "Lab confirmation"},
+        follow=True,
+    )
+    assert "unissued balance is now -20 points" in response.content.decode()
 
 
 def test_an_admin_defines_previews_and_publishes_a_schedule(client, staff_user):

@@ -472,3 +472,20 @@ def test_a_correction_in_one_enrollment_reprices_the_other_until_both_agree(acto
     services.drug_test_correct(test=test, actor=actor, result="positive", reason="Lab")
     assert refreshed(first).total_points + refreshed(second).total_points == 30
     assert_explained(first, second)
+
+
+def test_a_correction_that_overdraws_the_persons_other_enrollment_reports_it(actor):
+    capped_schedule(actor)  # 10 a negative, 30 a year
+    first, second = two_enrollments()
+    a, b = planned(first, actor), planned(second, actor)
+    record(first, actor, a[0], "positive")
+    for visit in (b[1], b[3], b[5]):
+        record(second, actor, visit, "negative")
+    services.incentive_issue(
+        enrollment=refreshed(second), actor=actor, points=30, method="voucher", reference="V-1"
+    )
+    test = DrugTest.objects.get(visit=a[0])
+    recorded = services.drug_test_correct(test=test, actor=actor, result="negative", reason="Lab")
+    # The first enrollment's 10 now count first against the year's 30: the second keeps 20.
+    assert recorded.overdrawn == {second.pk: -10}
+    assert_explained(first, second)
