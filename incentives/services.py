@@ -255,10 +255,20 @@ def _clean_analytes(analytes, result: str, targets: list[str]) -> dict:
 
 
 def _open_visit(enrollment, visit: ScheduledVisit | None, day: datetime.date) -> ScheduledVisit:
+    # Re-enrolling a withdrawn person keeps the row and its plan under a new enrollment date:
+    # visits due before that date belong to the earlier stay, and a test now is not theirs.
+    enrolled = enrollment.enrollment_date and timezone.localdate(enrollment.enrollment_date)
     if visit is not None:
         visit = ScheduledVisit.objects.select_for_update().get(pk=visit.pk)
         if visit.enrollment_id != enrollment.pk:
             raise ValidationError({"visit": "That visit belongs to another enrollment."})
+        if enrolled and visit.due_date < enrolled:
+            raise ValidationError(
+                {
+                    "visit": f"This visit was due {visit.due_date:%b %-d, %Y}, before the "
+                    f"enrollment date ({enrolled:%b %-d, %Y}): it cannot take a test."
+                }
+            )
         if DrugTest.objects.filter(visit=visit).exists():
             raise ValidationError({"visit": "This visit already has a test result."})
         if visit.status != VisitStatus.PLANNED:
@@ -270,6 +280,8 @@ def _open_visit(enrollment, visit: ScheduledVisit | None, day: datetime.date) ->
     open_visits = ScheduledVisit.objects.filter(
         enrollment=enrollment, status=VisitStatus.PLANNED
     ).order_by("week", "slot")
+    if enrolled:
+        open_visits = open_visits.filter(due_date__gte=enrolled)
     chosen = open_visits.filter(due_date__lte=day).first()
     if chosen is None:
         if not open_visits.exists():
