@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from cm_program.models import Enrollment, ParticipationStatus
@@ -41,11 +41,14 @@ def unissued_balance(*, enrollment_id) -> int:
 
 
 def visits_due(*, user, day: datetime.date | None = None):
-    """Open visits due on ``day`` (today) or before, of active enrollments the user may see."""
+    """Open visits due on ``day`` (today) or before, of active enrollments the user may see;
+    not those due before the enrollment date (a re-enrolled person's earlier stay)."""
     day = day or timezone.localdate()
     return (
         ScheduledVisit.objects.visible_to(user)
         .filter(
+            Q(enrollment__enrollment_date__isnull=True)
+            | Q(due_date__gte=TruncDate("enrollment__enrollment_date")),
             status=VisitStatus.PLANNED,
             due_date__lte=day,
             enrollment__status=ParticipationStatus.ACTIVE,

@@ -9,7 +9,7 @@ newest entry would state another level or streak than the replay's), and writes
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -52,6 +52,29 @@ class Recorded:
 
     test: DrugTest | None
     entries: list[LedgerEntry]
+    # {enrollment id: unissued balance} of the person's enrollments left below zero.
+    overdrawn: dict = field(default_factory=dict)
+
+
+def _overdrawn(enrollment: Enrollment, entries: list[LedgerEntry]) -> dict:
+    """The person's enrollments whose unissued balance is below zero after a write that posted
+    ``entries``: more was handed over than they still earn (a correction, a miss, or the cap
+    shared with another enrollment lowered it). Not refused: the lab's result stands and a gift
+    card cannot be taken back. The ledger keeps both sides, nothing more can be issued until it
+    is earned again, and the page warns whoever made the change (the CPSS now holding the
+    enrollment may not be the one who handed the points over)."""
+    if not entries:
+        return {}
+    same_person = Enrollment.objects.filter(pk=enrollment.pk)
+    if enrollment.canonical_patient_id is not None:
+        same_person = Enrollment.objects.filter(
+            canonical_patient_id=enrollment.canonical_patient_id
+        )
+    balances = {
+        pk: selectors.unissued_balance(enrollment_id=pk)
+        for pk in same_person.order_by("pk").values_list("pk", flat=True)
+    }
+    return {pk: balance for pk, balance in balances.items() if balance < 0}
 
 
 def _clean(instance) -> None:
@@ -72,12 +95,10 @@ def _lock(enrollment: Enrollment) -> Enrollment:
     return locked[enrollment.pk]
 
 
-def _require_active(enrollment: Enrollment) -> None:
+def _require_active(enrollment: Enrollment, what: str = "tests are recorded") -> None:
     if enrollment.status != ParticipationStatus.ACTIVE:
         status = ParticipationStatus(enrollment.status or "active").label.lower()
-        raise ValidationError(
-            f"This enrollment is {status}: tests are recorded only while it is active."
-        )
+        raise ValidationError(f"This enrollment is {status}: {what} only while it is active.")
 
 
 @transaction.atomic
@@ -282,22 +303,45 @@ def _clean_analytes(analytes, result: str, targets: list[str]) -> dict:
 
 
 def _open_visit(enrollment, visit: ScheduledVisit | None, day: datetime.date) -> ScheduledVisit:
+    # Re-enrolling a withdrawn person keeps the row and its plan under a new enrollment date:
+    # visits due before that date belong to the earlier stay, and a test now is not theirs.
+    enrolled = enrollment.enrollment_date and timezone.localdate(enrollment.enrollment_date)
     if visit is not None:
         visit = ScheduledVisit.objects.select_for_update().get(pk=visit.pk)
         if visit.enrollment_id != enrollment.pk:
             raise ValidationError({"visit": "That visit belongs to another enrollment."})
+        if enrolled and visit.due_date < enrolled:
+            raise ValidationError(
+                {
+                    "visit": f"This visit was due {visit.due_date:%b %-d, %Y}, before the "
+                    f"enrollment date ({enrolled:%b %-d, %Y}): it cannot take a test."
+                }
+            )
         if DrugTest.objects.filter(visit=visit).exists():
             raise ValidationError({"visit": "This visit already has a test result."})
         if visit.status != VisitStatus.PLANNED:
             raise ValidationError({"visit": f"This visit is already recorded as {visit.status}."})
         return visit
-    # No visit named: the earliest open one due by that day, else the next one.
+    # No visit named: the earliest open one due by that day. Never a later one: a second test
+    # the same day would silently take a visit not yet due, and the person's next test would
+    # find it filled.
     open_visits = ScheduledVisit.objects.filter(
         enrollment=enrollment, status=VisitStatus.PLANNED
     ).order_by("week", "slot")
-    chosen = open_visits.filter(due_date__lte=day).first() or open_visits.first()
+    if enrolled:
+        open_visits = open_visits.filter(due_date__gte=enrolled)
+    chosen = open_visits.filter(due_date__lte=day).first()
     if chosen is None:
-        raise ValidationError({"visit": "Every scheduled visit of this enrollment is recorded."})
+        if not open_visits.exists():
+            raise ValidationError(
+                {"visit": "Every scheduled visit of this enrollment is recorded."}
+            )
+        raise ValidationError(
+            {
+                "visit": f"No visit due by {day:%b %-d, %Y} is open: choose the visit this "
+                "test is for (on the participant's page)."
+            }
+        )
     return ScheduledVisit.objects.select_for_update().get(pk=chosen.pk)
 
 
@@ -313,9 +357,10 @@ def drug_test_record(
     specimen_valid: bool = True,
     collected_by=None,
 ) -> Recorded:
-    """Record a test at a scheduled visit (the earliest open one by default) and post what it
-    earns. Refuses (ValidationError, nothing written) an unknown result, a date in the future
-    or before enrollment, a visit that already has a result, an enrollment not active."""
+    """Record a test at a scheduled visit (the earliest open one due by that day by default)
+    and post what it earns. Refuses (ValidationError, nothing written) an unknown result, a
+    date in the future or before enrollment, a visit that already has a result, an enrollment
+    not active, no visit named when none is due and open by that day."""
     _check_result(result)
     enrollment = _lock(enrollment)
     _require_active(enrollment)
@@ -343,13 +388,15 @@ def drug_test_record(
     visit.marked_by, visit.marked_at = actor, timezone.now()
     _clean(visit)
     visit.save(update_fields=["status", "marked_by", "marked_at", "updated_at"])
-    return Recorded(test, _reconcile_person(enrollment, actor))
+    entries = _reconcile_person(enrollment, actor)
+    return Recorded(test, entries, _overdrawn(enrollment, entries))
 
 
 @transaction.atomic
 def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: str) -> Recorded:
     """Mark a visit missed, or excused (with a reason). Excusing a visit already marked missed
-    is how a supervisor forgives it; later visits are re-priced."""
+    is how a supervisor forgives it; later visits are re-priced. Marking one missed is refused
+    (ValidationError, nothing written) while the enrollment is not active."""
     reason = (reason or "").strip()
     if excused and not reason:
         raise ValidationError({"reason": "Give the reason the visit is excused."})
@@ -358,6 +405,10 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
     target = VisitStatus.EXCUSED if excused else VisitStatus.MISSED
     if visit.status == target:
         return Recorded(None, [])
+    if not excused:
+        # A miss resets the streak: a person paused or finished is not expected at visits.
+        # Excusing stays open, so a supervisor can still forgive visits due meanwhile.
+        _require_active(enrollment, "a visit is marked missed")
     if visit.status == VisitStatus.ATTENDED or DrugTest.objects.filter(visit=visit).exists():
         raise ValidationError("This visit has a test result; correct the test instead.")
     if visit.status == VisitStatus.EXCUSED:
@@ -369,7 +420,8 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
     visit.full_clean()
     visit.save(update_fields=["status", "reason", "marked_by", "marked_at", "updated_at"])
     why = f"visit of week {visit.week} {target}" + (f": {reason}" if reason else "")
-    return Recorded(None, _reconcile_person(enrollment, actor, why=why))
+    entries = _reconcile_person(enrollment, actor, why=why)
+    return Recorded(None, entries, _overdrawn(enrollment, entries))
 
 
 @transaction.atomic
@@ -401,7 +453,8 @@ def drug_test_correct(*, test: DrugTest, actor, result: str, reason: str) -> Rec
     correction.full_clean()
     correction.save()
     why = f"test of {timezone.localdate(current.collected_at)} corrected to {result}: {reason}"
-    return Recorded(correction, _reconcile_person(enrollment, actor, why=why))
+    entries = _reconcile_person(enrollment, actor, why=why)
+    return Recorded(correction, entries, _overdrawn(enrollment, entries))
 
 
 @transaction.atomic

@@ -46,6 +46,17 @@ def _enrollment(request, enrollment_id):
     return enrollment
 
 
+def _warn_overdrawn(request, enrollment, recorded) -> None:
+    """A write that re-priced points already handed over says so where it was made."""
+    for enrollment_id, balance in recorded.overdrawn.items():
+        whose = "" if enrollment_id == enrollment.pk else " of this person's other enrollment"
+        messages.warning(
+            request,
+            f"More points were handed over than are now earned: the unissued balance{whose} is "
+            f"now {balance} points. Nothing more can be handed over until it is earned back.",
+        )
+
+
 def _to_participant(enrollment):
     return redirect("incentives:participant", enrollment_id=enrollment.pk)
 
@@ -130,8 +141,9 @@ class RecordView(_VisitAction):
     def perform(self, visit, enrollment, form) -> str:
         result = form.cleaned_data["result"]
         if result == rules.MISSED:
-            services.visit_missed_record(visit=visit, actor=self.request.user, excused=False,
-                                         reason="")  # fmt: skip
+            recorded = services.visit_missed_record(visit=visit, actor=self.request.user,
+                                                    excused=False, reason="")  # fmt: skip
+            _warn_overdrawn(self.request, enrollment, recorded)
             return f"Week {visit.week} visit recorded as missed."
         recorded = services.drug_test_record(
             enrollment=enrollment,
@@ -141,6 +153,7 @@ class RecordView(_VisitAction):
             analytes=form.analytes(),
             visit=visit,
         )
+        _warn_overdrawn(self.request, enrollment, recorded)
         earned = sum(entry.points for entry in recorded.entries if entry.visit_id == visit.pk)
         return f"{result.capitalize()} test recorded: {earned} points."
 
@@ -154,9 +167,10 @@ class ExcuseView(_VisitAction):
     form_class = ReasonForm
 
     def perform(self, visit, enrollment, form) -> str:
-        services.visit_missed_record(
+        recorded = services.visit_missed_record(
             visit=visit, actor=self.request.user, excused=True, reason=form.cleaned_data["reason"]
         )
+        _warn_overdrawn(self.request, enrollment, recorded)
         return f"Week {visit.week} visit excused."
 
 
@@ -263,6 +277,7 @@ class CorrectTestView(_EnrollmentForm):
         if recorded.test.pk == test.pk:  # the service wrote nothing: the reason is not kept
             result = recorded.test.get_result_display().lower()
             return f"Nothing changed: the test is already {result}."
+        _warn_overdrawn(self.request, test.enrollment, recorded)
         change = sum(entry.points for entry in recorded.entries)
         count = len(recorded.entries)
         return f"Test corrected; {count} adjustment{pluralize(count)}, {change:+d} points."

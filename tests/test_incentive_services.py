@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cm_program.models import Enrollment
+from cm_program.services import enrollment_status_change
 from incentives import selectors, services
 from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
 from incentives.schedules import schedule_create, schedule_publish, schedule_update
@@ -153,6 +154,25 @@ def test_a_missed_visit_resets_and_is_in_the_ledger(enrollment, actor):
     assert refreshed(enrollment).current_streak == 0
 
 
+def test_a_visit_cannot_be_marked_missed_while_the_enrollment_is_paused(enrollment, actor):
+    record(enrollment, actor, "negative", 27)
+    enrollment_status_change(enrollment=enrollment, to_status="paused", reason="trip", actor=actor)
+    visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)
+    with pytest.raises(ValidationError, match="paused"):
+        services.visit_missed_record(visit=visit, actor=actor, excused=False, reason="")
+    assert ScheduledVisit.objects.get(pk=visit.pk).status == "planned"
+    assert LedgerEntry.objects.filter(enrollment=enrollment).count() == 1
+    assert refreshed(enrollment).current_streak == 1
+
+
+def test_a_visit_can_still_be_excused_while_the_enrollment_is_paused(enrollment, actor):
+    record(enrollment, actor, "negative", 27)
+    enrollment_status_change(enrollment=enrollment, to_status="paused", reason="trip", actor=actor)
+    visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)
+    services.visit_missed_record(visit=visit, actor=actor, excused=True, reason="On the trip")
+    assert ScheduledVisit.objects.get(pk=visit.pk).status == "excused"
+
+
 def test_excusing_a_missed_visit_reprices_later_visits_by_adjustment(enrollment, actor):
     record(enrollment, actor, "negative", 27)
     visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)
@@ -196,6 +216,20 @@ def test_an_excuse_needs_a_reason(enrollment, actor):
         services.visit_missed_record(visit=visit, actor=actor, excused=True, reason=" ")
 
 
+def test_a_second_test_on_one_day_without_a_visit_named_is_refused(enrollment, actor):
+    record(enrollment, actor, "negative", 27)  # fills the visit due 28 days ago
+    with pytest.raises(ValidationError, match="choose the visit"):
+        record(enrollment, actor, "negative", 27)
+    assert DrugTest.objects.filter(enrollment=enrollment).count() == 1
+    assert ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2).status == "planned"
+
+
+def test_a_test_may_name_a_visit_not_yet_due(enrollment, actor):
+    record(enrollment, actor, "negative", 27)
+    visit = ScheduledVisit.objects.get(enrollment=enrollment, week=1, slot=2)  # due in 2 days
+    assert record(enrollment, actor, "negative", 27, visit=visit).test.visit == visit
+
+
 def test_a_correction_supersedes_the_test_and_reprices_later_visits(enrollment, actor):
     first = record(enrollment, actor, "negative", 27).test
     record(enrollment, actor, "negative", 24)
@@ -231,6 +265,27 @@ def test_the_same_correction_twice_writes_nothing(enrollment, actor):
     again = services.drug_test_correct(test=first, actor=actor, result="positive", reason="Lab")
     assert again.entries == []
     assert DrugTest.objects.count() == 2
+
+
+def test_a_correction_below_what_was_handed_over_reports_the_overdrawn_balance(enrollment, actor):
+    first = record(enrollment, actor, "negative", 27).test
+    record(enrollment, actor, "negative", 24)
+    services.incentive_issue(
+        enrollment=enrollment, actor=actor, points=25, method="gift_card", reference="GC-1"
+    )
+    recorded = services.drug_test_correct(test=first, actor=actor, result="positive", reason="Lab")
+    # 10 + 15 becomes 0 + 10: 10 earned, 25 handed over.
+    assert recorded.overdrawn == {enrollment.pk: -15}
+
+
+def test_a_correction_that_leaves_the_balance_covered_reports_nothing(enrollment, actor):
+    first = record(enrollment, actor, "negative", 27).test
+    record(enrollment, actor, "negative", 24)
+    services.incentive_issue(
+        enrollment=enrollment, actor=actor, points=10, method="gift_card", reference="GC-1"
+    )
+    recorded = services.drug_test_correct(test=first, actor=actor, result="positive", reason="Lab")
+    assert recorded.overdrawn == {}
 
 
 def test_issuing_lowers_the_unissued_balance_not_the_points(enrollment, actor):

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from access_log.models import PatientAccessLog
 from cm_program.models import Enrollment
+from cm_program.services import enrollment_cpss_reassign, enrollment_status_change
 from incentives import services
 from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
 from incentives.schedules import schedule_demo_publish
-from tests.factories import EnrollmentFactory
+from tests.factories import EnrollmentFactory, ProviderCMFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,16 @@ def test_a_missed_visit_is_recorded_from_the_same_page(client, cpss, mine):
     assert ScheduledVisit.objects.get(pk=visit.pk).status == "missed"
 
 
+def test_marking_a_visit_missed_while_paused_shows_why_and_writes_nothing(client, cpss, mine):
+    enrollment_status_change(enrollment=mine, to_status="paused", reason="trip", actor=cpss)
+    client.force_login(cpss)
+    visit = first_open_visit(mine)
+    url = reverse("incentives:visit-record", kwargs={"visit_id": visit.pk})
+    response = client.post(url, {"result": "missed"}, follow=True)
+    assert "This enrollment is paused" in response.content.decode()
+    assert ScheduledVisit.objects.get(pk=visit.pk).status == "planned"
+
+
 def test_a_future_collection_time_is_a_form_error_and_nothing_is_written(client, cpss, mine):
     client.force_login(cpss)
     url = reverse("incentives:visit-record", kwargs={"visit_id": first_open_visit(mine).pk})
@@ -133,6 +144,28 @@ def test_a_supervisor_corrects_a_test_from_its_page(client, staff_user, mine, cp
     )
     assert Enrollment.objects.get(pk=mine.pk).total_points == 0
     assert LedgerEntry.objects.filter(kind="adjustment", points=-20).exists()
+
+
+def test_a_correction_below_what_was_handed_over_warns_after_a_hand_over_to_another_cpss(
+    client, staff_user, mine, cpss
+):
+    recorded = services.drug_test_record(
+        enrollment=mine, actor=cpss, collected_at=timezone.now(), result="negative"
+    )
+    services.incentive_issue(
+        enrollment=mine, actor=cpss, points=20, method="gift_card", reference="GC-1"
+    )
+    supervisor = staff_user("CPSS Supervisor")
+    enrollment_cpss_reassign(
+        enrollment=mine, cpss_provider=ProviderCMFactory(), actor=supervisor, reason="leave"
+    )
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("incentives:test-correct", kwargs={"pk": recorded.test.pk}),
+        {"result": "positive", "reason": "Lab confirmation"},
+        follow=True,
+    )
+    assert "unissued balance is now -20 points" in response.content.decode()
 
 
 def test_an_admin_defines_previews_and_publishes_a_schedule(client, staff_user):

@@ -300,11 +300,12 @@ def test_tests_on_the_days_daylight_saving_changes_are_dated_that_day(
     plan = planned(enrollment, actor)
     week2 = [v for v in plan if v.week == 2]
     assert week2[0].due_date == day
-    for hour, minute in moments:
+    # Each test names its visit: unnamed, the fourth would need a visit not yet due (refused).
+    for (hour, minute), visit in zip(moments, plan, strict=False):
         # Naive, as a form gives it: the clinic's zone is assumed.
         naive = datetime.datetime(day.year, day.month, day.day, hour, minute)  # noqa: DTZ001
         recorded = services.drug_test_record(
-            enrollment=enrollment, actor=actor, collected_at=naive, result="negative"
+            enrollment=enrollment, actor=actor, collected_at=naive, result="negative", visit=visit
         )
         assert recorded.test.visit.due_date <= day + datetime.timedelta(days=3)
         assert timezone.localdate(recorded.test.collected_at) == day
@@ -471,3 +472,68 @@ def test_a_correction_in_one_enrollment_reprices_the_other_until_both_agree(acto
     services.drug_test_correct(test=test, actor=actor, result="positive", reason="Lab")
     assert refreshed(first).total_points + refreshed(second).total_points == 30
     assert_explained(first, second)
+
+
+def test_a_correction_that_overdraws_the_persons_other_enrollment_reports_it(actor):
+    capped_schedule(actor)  # 10 a negative, 30 a year
+    first, second = two_enrollments()
+    a, b = planned(first, actor), planned(second, actor)
+    record(first, actor, a[0], "positive")
+    for visit in (b[1], b[3], b[5]):
+        record(second, actor, visit, "negative")
+    services.incentive_issue(
+        enrollment=refreshed(second), actor=actor, points=30, method="voucher", reference="V-1"
+    )
+    test = DrugTest.objects.get(visit=a[0])
+    recorded = services.drug_test_correct(test=test, actor=actor, result="negative", reason="Lab")
+    # The first enrollment's 10 now count first against the year's 30: the second keeps 20.
+    assert recorded.overdrawn == {second.pk: -10}
+    assert_explained(first, second)
+
+
+# --- re-enrolling a withdrawn person -------------------------------------------------------
+
+
+def re_enrolled(actor, supervisor, days_since: int) -> tuple[Enrollment, list[ScheduledVisit]]:
+    """Two negatives 70 and 67 days ago, withdrawn, re-enrolled ``days_since`` days ago."""
+    enrollment = EnrollmentFactory(enrollment_date=days_ago(70))
+    plan = run_outcomes(enrollment, actor, ["negative", "negative"])
+    enrollment_status_change(
+        enrollment=enrollment, to_status="withdrawn", reason="moved", actor=actor
+    )
+    enrollment_reactivate(
+        enrollment=refreshed(enrollment),
+        reason="back",
+        actor=supervisor,
+        enrollment_date=timezone.localdate() - datetime.timedelta(days=days_since),
+    )
+    return refreshed(enrollment), plan
+
+
+def test_after_re_enrolling_a_test_takes_a_visit_due_since_the_new_date(demo, actor, supervisor):
+    enrollment, plan = re_enrolled(actor, supervisor, days_since=21)
+    recorded = services.drug_test_record(
+        enrollment=enrollment, actor=actor, collected_at=timezone.now(), result="negative"
+    )
+    assert recorded.test.visit.due_date == timezone.localdate() - datetime.timedelta(days=21)
+    assert_explained(enrollment)
+
+
+def test_a_visit_due_before_the_re_enrollment_cannot_take_a_test(demo, actor, supervisor):
+    enrollment, plan = re_enrolled(actor, supervisor, days_since=21)
+    with pytest.raises(ValidationError, match="before the enrollment date"):
+        services.drug_test_record(
+            enrollment=enrollment,
+            actor=actor,
+            collected_at=timezone.now(),
+            result="negative",
+            visit=plan[2],
+        )
+    assert not DrugTest.objects.filter(visit=plan[2]).exists()
+
+
+def test_the_day_page_leaves_out_visits_due_before_the_re_enrollment(demo, actor, supervisor):
+    enrollment, plan = re_enrolled(actor, supervisor, days_since=21)
+    since = timezone.localdate() - datetime.timedelta(days=21)
+    due = [v.due_date for v in selectors.visits_due(user=supervisor) if v.enrollment == enrollment]
+    assert due and min(due) == since
