@@ -12,6 +12,7 @@ from django.views import View
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
 from cm_program.drafts import draft_redirect, errors_of, form_again, form_post
+from cm_program.models import Enrollment
 from cm_program.services import AlreadySubmitted
 from core.safe_csv import SafeWriter
 from incentives import rules, selectors, services
@@ -47,8 +48,16 @@ def _enrollment(request, enrollment_id):
 
 
 def _warn_overdrawn(request, enrollment, recorded) -> None:
-    """A write that re-priced points already handed over says so where it was made."""
+    """A write that re-priced points already handed over says so where it was made; of the
+    person's other enrollments, only those the user may see (another caseload's stays unknown)."""
+    visible = set(
+        Enrollment.objects.visible_to(request.user)
+        .filter(pk__in=recorded.overdrawn)
+        .values_list("pk", flat=True)
+    )
     for enrollment_id, balance in recorded.overdrawn.items():
+        if enrollment_id not in visible:
+            continue
         whose = "" if enrollment_id == enrollment.pk else " of this person's other enrollment"
         messages.warning(
             request,

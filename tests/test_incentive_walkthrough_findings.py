@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cm_program.lifecycle import enrollment_reactivate
@@ -24,7 +25,7 @@ from incentives.schedules import (
     schedule_publish,
     schedule_update,
 )
-from tests.factories import EnrollmentFactory, StaffUserFactory, UserFactory
+from tests.factories import EnrollmentFactory, ProviderCMFactory, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -489,6 +490,30 @@ def test_a_correction_that_overdraws_the_persons_other_enrollment_reports_it(act
     # The first enrollment's 10 now count first against the year's 30: the second keeps 20.
     assert recorded.overdrawn == {second.pk: -10}
     assert_explained(first, second)
+
+
+def test_the_overdrawn_warning_keeps_quiet_about_another_caseloads_enrollment(actor, client):
+    capped_schedule(actor)  # 10 a negative, 30 a year
+    first, second = two_enrollments()
+    a, b = planned(first, actor), planned(second, actor)
+    for visit in (b[1], b[3], b[5]):
+        record(second, actor, visit, "negative")
+    services.incentive_issue(
+        enrollment=refreshed(second), actor=actor, points=30, method="voucher", reference="V-1"
+    )
+    cpss = StaffUserFactory(group="CPSS")
+    Enrollment.objects.filter(pk=first.pk).update(cpss_provider=ProviderCMFactory(user=cpss))
+    client.force_login(cpss)
+    response = client.post(
+        reverse("incentives:visit-record", kwargs={"visit_id": a[0].pk}),
+        {"result": "negative", "collected_at": at_noon(a[0].due_date).strftime("%Y-%m-%dT%H:%M")},
+        follow=True,
+    )
+    # The first enrollment's 10 count first against the year's 30: the second is overdrawn,
+    # but it is on another caseload, and this CPSS may not learn it exists.
+    assert DrugTest.objects.filter(visit=a[0]).exists()
+    assert services.selectors.unissued_balance(enrollment_id=second.pk) == -10
+    assert "handed over" not in response.content.decode()
 
 
 # --- re-enrolling a withdrawn person -------------------------------------------------------
