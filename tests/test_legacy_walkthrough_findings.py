@@ -66,8 +66,8 @@ def every_table_count():
 def assert_balanced(output):
     counts = summary(output)
     assert set(counts) == set(LEGACY_TABLES)
-    for read, already, migrated, merged, reported in counts.values():
-        assert read == already + migrated + merged + reported
+    for read, *outcomes in counts.values():
+        assert read == sum(outcomes)
     return counts
 
 
@@ -136,7 +136,7 @@ def test_empty_or_whitespace_names_are_reported_with_their_enrollment(legacy, re
     rows = report()
     assert reasons(rows, patient) == {"blank_name"}
     assert reasons(rows, enrollment) == {"patient_not_migrated:blank_name"}
-    assert summary(output)["cm_patients"] == [1, 0, 0, 0, 1]
+    assert summary(output)["cm_patients"] == [1, 0, 0, 0, 1, 0]
 
 
 def test_accents_apostrophes_hyphens_case_and_spaces_are_one_person_named_as_typed(legacy, report):
@@ -154,7 +154,7 @@ def test_accents_apostrophes_hyphens_case_and_spaces_are_one_person_named_as_typ
     assert canonical.first_name in ("Mary-Jane", "mary jane", "MARY–JANE")
     assert canonical.first_name == canonical.first_name.strip()
     assert Enrollment.objects.count() == 3
-    assert summary(output)["patients"] == [3, 0, 1, 2, 0]
+    assert summary(output)["patients"] == [3, 0, 1, 2, 0, 0]
     assert LegacyIdMap.objects.get(legacy_table="patients", legacy_id=first).new_id == canonical.pk
 
 
@@ -277,7 +277,7 @@ def test_three_enrollments_of_one_person_in_one_program_keep_the_earliest(legacy
             "duplicate_enrollment_same_person_program",
             str(kept),
         )
-    assert summary(output)["cm_patients"] == [3, 0, 1, 0, 2]
+    assert summary(output)["cm_patients"] == [3, 0, 1, 0, 2, 0]
 
 
 # --- runs: dry, interrupted, repeated -----------------------------------------------------------
@@ -453,3 +453,42 @@ def test_a_long_incompressible_pod_or_program_name_does_not_stop_the_run(legacy,
     assert_balanced(output)
     assert enrollment_of(kept)
     assert f"{column}_too_long" in {row["reason"] for row in report()}
+
+
+# --- nothing vanishes silently: every row counted, every value not carried over reported ---------
+
+
+def test_every_legacy_row_is_counted_so_the_counts_add_up_to_the_tables(legacy, report):
+    legacy.provider(role="psychiatrist")
+    legacy.enrollment(legacy.patient("Ann", "Lee"), cpss_provider_id=legacy.provider())
+    legacy.patient("Ann", "Lee", client_id="IQ-1")  # the IntakeQ twin of an enrolled row
+    legacy.patient("Bea", "Ray", client_id="IQ-2")  # someone else's patient
+    legacy.patient("Cal", "Fox", client_id="IQ-3", dob=datetime.date(1970, 1, 1))
+    legacy.patient("Dee", "Kim")  # typed in by the old CM app, never enrolled
+    legacy.enrollment(legacy.patient("Eve", "Nox", dob=None))
+
+    output = run("--report", report.path)
+
+    counts = assert_balanced(output)
+    for table in LEGACY_TABLES:
+        assert counts[table][0] == sql(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
+
+
+def test_a_cm_app_row_without_an_enrollment_is_in_the_report_with_its_reason(legacy, report):
+    legacy.enrollment(legacy.patient("Ann", "Lee"))
+    never_enrolled = legacy.patient("Dee", "Kim")
+
+    run("--report", report.path)
+
+    assert reasons(report(), never_enrolled) == {"no_enrollment"}
+
+
+def test_unenrolled_intakeq_rows_do_not_stop_a_rerun_from_being_complete(legacy, report):
+    legacy.enrollment(legacy.patient("Ann", "Lee"))
+    legacy.patient("Ann", "Lee", client_id="IQ-1")
+    legacy.patient("Bea", "Ray", client_id="IQ-2")
+    run("--report", report.path)
+
+    output = run("--report", report.path)
+
+    assert "Everything is already migrated; nothing was created." in output
