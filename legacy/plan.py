@@ -251,6 +251,7 @@ class EnrollmentIndex:
     rows: list[CmRow]
     status_of_group: dict[int, str] = field(default_factory=dict)
     freshest_of_group: dict[int, CmRow] = field(default_factory=dict)
+    rows_of_group: dict[int, list[CmRow]] = field(default_factory=lambda: defaultdict(list))
 
 
 def read_enrollments(plan: PeoplePlan, status_map: dict[str, str]) -> EnrollmentIndex:
@@ -263,6 +264,7 @@ def read_enrollments(plan: PeoplePlan, status_map: dict[str, str]) -> Enrollment
         if row.status_new:
             # Later enrollment_date wins: the person's current participation status.
             index.status_of_group[group] = row.status_new
+        index.rows_of_group[group].append(row)
         freshest = index.freshest_of_group.get(group)
         if freshest is None or row.freshness > freshest.freshness:
             index.freshest_of_group[group] = row
