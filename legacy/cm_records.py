@@ -52,8 +52,7 @@ def _compared(column: str) -> str:
     """A legacy value as compared with the one carried over: blank is no value; case, spaces
     and (for phones, by their digits) punctuation differences are the same value."""
     if column.endswith("phone"):
-        digits = f"regexp_replace({_ascii_digits(f'{{t}}.{column}')}, '[^0-9]', '', 'g')"
-        value = digits
+        value = f"regexp_replace({_ascii_digits(f'{{t}}.{column}')}, '[^0-9]', '', 'g')"
     elif column == "consent_date":
         return f"{{t}}.{column}::text"
     else:
@@ -136,7 +135,7 @@ def cm_record_row(
 
 def others_rows(index: EnrollmentIndex, group_index: int, group: list[Person], plan_row: tuple):
     """The person's legacy rows whose values were not the ones carried over, each with the row
-    whose were: what ``insert_cm_records`` compares, so a differing value is noted, not lost."""
+    whose were: what ``note_values_not_carried`` compares, so a differing value is not lost."""
     source, contact = plan_row[2], plan_row[3]
     return [("patients", p.pk, contact) for p in group if p.pk != contact] + [
         ("cm_patients", row.pk, source)
