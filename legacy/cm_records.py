@@ -8,8 +8,9 @@ from django.db import connection
 
 from cm_program.models import PatientCM
 from legacy.bulk import plan_table
+from legacy.models import MigrationNote
 from legacy.plan import CmRow, EnrollmentIndex, Person
-from legacy.results import PhaseLog
+from legacy.results import VALUE_NOT_CARRIED, PhaseLog
 from legacy.values import ENROLLMENT_SOURCE_MAP, SMARTPHONE_MAP, blank_to_none, code
 
 _PLAN_COLUMNS = (
@@ -43,6 +44,62 @@ _INSERT_SQL = (
 )
 
 
+# The person's other legacy rows, each with the row whose values were carried over instead.
+_OTHERS_COLUMNS = "legacy_table text, legacy_id uuid, kept uuid"
+
+
+def _compared(column: str) -> str:
+    """A legacy value as compared with the one carried over: blank is no value; case, spaces
+    and (for phones, by their digits) punctuation differences are the same value."""
+    if column.endswith("phone"):
+        value = f"regexp_replace({_ascii_digits(f'{{t}}.{column}')}, '[^0-9]', '', 'g')"
+    elif column == "consent_date":
+        return f"{{t}}.{column}::text"
+    else:
+        value = f"lower(regexp_replace(btrim({{t}}.{column}), '\\s+', ' ', 'g'))"
+    return f"CASE WHEN btrim({{t}}.{column}) = '' THEN NULL ELSE {value} END"
+
+
+def _differences_sql(legacy_table: str, columns: list[str]) -> str:
+    values = ", ".join(
+        f"('{column}', {_compared(column).format(t='x')}, {_compared(column).format(t='k')})"
+        for column in columns
+    )
+    return (
+        f"SELECT '{legacy_table}', o.legacy_id, '{VALUE_NOT_CARRIED}' || f.field, o.kept::text "  # noqa: S608 - fixed SQL
+        f"FROM migrate_cm_plan_others o JOIN {legacy_table} x ON x.id = o.legacy_id "
+        f"JOIN {legacy_table} k ON k.id = o.kept "
+        f"CROSS JOIN LATERAL (VALUES {values}) AS f(field, other, carried) "
+        f"WHERE o.legacy_table = '{legacy_table}' AND f.other IS NOT NULL "
+        "AND f.other IS DISTINCT FROM f.carried"
+    )
+
+
+# What patients_cm takes from the contact row and from the freshest cm_patients row (the two
+# coded columns are compared in Python, through their value tables).
+_NOTES_SQL = (
+    f"INSERT INTO {MigrationNote._meta.db_table} (legacy_table, legacy_id, reason, related_id) "
+    + _differences_sql("patients", ["phone", "email"])
+    + " UNION ALL "
+    + _differences_sql(
+        "cm_patients",
+        [
+            "insurance_primary",
+            "medicaid_id",
+            "consent_date",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+            "address_street",
+            "address_city",
+            "address_state",
+            "address_zip",
+            "preferred_language",
+        ],
+    )
+    + " ON CONFLICT (legacy_table, legacy_id, reason) DO NOTHING"
+)
+
+
 def cm_record_row(
     log: PhaseLog,
     index: EnrollmentIndex,
@@ -61,6 +118,10 @@ def cm_record_row(
     enrollment_source = _mapped_code(log, source, "enrollment_source", ENROLLMENT_SOURCE_MAP)
     smartphone = _mapped_code(log, source, "smartphone_access", SMARTPHONE_MAP)
     contact = next((p for p in group if p.referenced and not p.from_intakeq), group[0])
+    for row in index.rows_of_group[group_index]:
+        if row is not source:
+            _note_coded_difference(log, row, source, "enrollment_source", ENROLLMENT_SOURCE_MAP)
+            _note_coded_difference(log, row, source, "smartphone_access", SMARTPHONE_MAP)
     return (
         cm_id,
         canonical_id,
@@ -70,6 +131,29 @@ def cm_record_row(
         smartphone,
         index.status_of_group.get(group_index),
     )
+
+
+def others_rows(index: EnrollmentIndex, group_index: int, group: list[Person], plan_row: tuple):
+    """The person's legacy rows whose values were not the ones carried over, each with the row
+    whose were: what ``note_values_not_carried`` compares, so a differing value is not lost."""
+    source, contact = plan_row[2], plan_row[3]
+    return [("patients", p.pk, contact) for p in group if p.pk != contact] + [
+        ("cm_patients", row.pk, source)
+        for row in index.rows_of_group[group_index]
+        if row.pk != source
+    ]
+
+
+def _note_coded_difference(log: PhaseLog, row: CmRow, source: CmRow, field: str, table: dict):
+    raw = getattr(row, field)
+    if not blank_to_none(raw):
+        return
+    # Two spellings of one mapped value ("Y", "yes") lose nothing; an unmapped one is compared
+    # as typed (trimmed, case and spaces folded).
+    if (table.get(code(raw)) or code(raw)) != (
+        table.get(code(getattr(source, field))) or code(getattr(source, field))
+    ):
+        log.note(row.pk, f"{VALUE_NOT_CARRIED}{field}", table="cm_patients", related_id=source.pk)
 
 
 def _mapped_code(log: PhaseLog, source: CmRow, field: str, table: dict) -> str | None:
@@ -88,3 +172,14 @@ def insert_cm_records(log: PhaseLog, plan: list[tuple]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL)
     log.created[PatientCM._meta.db_table] += len(plan)
+
+
+def note_values_not_carried(others: list[tuple]) -> None:
+    """A note in legacy_migration_notes, in the batch's transaction, for each value of the
+    person's other rows (``others_rows``) that differs from the one carried over: ids and field
+    names only, never the value."""
+    if not others:
+        return
+    plan_table("migrate_cm_plan_others", _OTHERS_COLUMNS, others)
+    with connection.cursor() as cursor:
+        cursor.execute(_NOTES_SQL)

@@ -11,7 +11,12 @@ from cm_program.models import PatientCM
 from identity.models import PatientCanonical
 from intakeq_link.models import LinkHistory, LinkProposal, PatientIntakeQLink
 from legacy.bulk import already_mapped, copy_new_rows, new_id, text_ids, write_id_map
-from legacy.cm_records import cm_record_row, insert_cm_records
+from legacy.cm_records import (
+    cm_record_row,
+    insert_cm_records,
+    note_values_not_carried,
+    others_rows,
+)
 from legacy.models import LegacyIdMap
 from legacy.plan import EnrollmentIndex, PeoplePlan, Person
 from legacy.results import Batching, PhaseLog
@@ -77,6 +82,7 @@ class _Known:
 class _Batch:
     canonical_rows: list[tuple] = field(default_factory=list)
     cm_plan: list[tuple] = field(default_factory=list)
+    cm_others: list[tuple] = field(default_factory=list)  # cm_records.others_rows
     link_rows: list[tuple] = field(default_factory=list)
     proposal_rows: list[tuple] = field(default_factory=list)
     entries: list[tuple] = field(default_factory=list)  # legacy_id_map
@@ -124,7 +130,7 @@ class _People:
             outcome = LegacyIdMap.Outcome.MIGRATED if first_new else LegacyIdMap.Outcome.MERGED
             self.batch.entries.append((person.pk, canonical_id, outcome))
         self.done.cm_patient_of_group[group_index] = self._cm_record_for(
-            group_index, group, canonical_id, first_run=not mapped
+            group_index, group, canonical_id
         )
         self._link_intakeq(group, canonical_id)
         if canonical_id not in self.known.linked_canonicals:
@@ -146,26 +152,32 @@ class _People:
         known[head.key] = canonical_id
         return canonical_id, True
 
-    def _cm_record_for(self, group_index, group, canonical_id: str, *, first_run: bool) -> str:
+    def _cm_record_for(self, group_index, group, canonical_id: str) -> str:
         cm_id = self.known.cm_by_canonical.get(canonical_id)
         if cm_id is None:
             cm_id = new_id()
             self.known.cm_by_canonical[canonical_id] = cm_id
-            self.batch.cm_plan.append(
-                cm_record_row(
-                    self.done,
-                    self.index,
-                    cm_id=cm_id,
-                    canonical_id=canonical_id,
-                    group_index=group_index,
-                    group=group,
-                )
+            plan_row = cm_record_row(
+                self.done,
+                self.index,
+                cm_id=cm_id,
+                canonical_id=canonical_id,
+                group_index=group_index,
+                group=group,
             )
-        elif first_run:
-            referenced = next(p for p in group if p.referenced)
-            self.done.note(
-                referenced.pk, "cm_record_already_existed_fields_not_applied", related_id=cm_id
-            )
+            self.batch.cm_plan.append(plan_row)
+            self.batch.cm_others.extend(others_rows(self.index, group_index, group, plan_row))
+        else:
+            # The CM record is not rewritten: the values of every row this run brings to the
+            # person (a person the new app had, or rows the old app added since the last run)
+            # are not applied, and the report says so for each of them.
+            reason = "cm_record_already_existed_fields_not_applied"
+            new = {p.pk for p in group if p.referenced and p.pk not in self.known.patient_map}
+            for pk in new:
+                self.done.note(pk, reason, related_id=cm_id)
+            for row in self.index.rows_of_group[group_index]:
+                if row.patient_id in new:
+                    self.done.note(row.pk, reason, table="cm_patients", related_id=cm_id)
         return cm_id
 
     def _link_intakeq(self, group: list[Person], canonical_id: str) -> None:
@@ -210,6 +222,7 @@ class _People:
                 batch.canonical_rows,
             )
             insert_cm_records(done, batch.cm_plan)
+            note_values_not_carried(batch.cm_others)
             copy_new_rows(
                 done,
                 PatientIntakeQLink,

@@ -44,6 +44,17 @@ _PEOPLE_SQL = (
     "    WHERE NOT cm_is_intakeq_client_id(x.intakeq_client_id))"
     ") r ON r.id = p.id ORDER BY p.created_at, p.id"
 )
+# The patients rows no enrollment points to: not CM data. The CM-app ones are few and listed in
+# the report (a person the old app typed in and never enrolled); the IntakeQ ones are only counted.
+_UNENROLLED_CM_APP_SQL = (
+    "SELECT p.id::text FROM patients p WHERE NOT cm_is_intakeq_client_id(p.intakeq_client_id) "
+    "AND NOT EXISTS (SELECT 1 FROM cm_patients c WHERE c.patient_id = p.id) "
+    "ORDER BY p.created_at, p.id"
+)
+_UNENROLLED_INTAKEQ_SQL = (
+    "SELECT count(*) FROM patients p WHERE cm_is_intakeq_client_id(p.intakeq_client_id) "
+    "AND NOT EXISTS (SELECT 1 FROM cm_patients c WHERE c.patient_id = p.id)"
+)
 # One light pass over cm_patients (no free text, no timestamps) that every plan uses, ordered by
 # enrollment_date, created_at, id; the row number ranks rows by updated_at ("freshness").
 _ENROLLMENTS_SQL = (
@@ -133,6 +144,9 @@ def plan_people() -> PeoplePlan:
     plan.group_of = {p.pk: index for index, group in enumerate(plan.groups) for p in group}
     for group in plan.groups:
         group.sort(key=lambda p: (not p.from_intakeq, p.rank))
+    # Every row of the table is accounted for, not only the enrolled ones.
+    plan.skipped("no_enrollment", [row[0] for row in fetch(_UNENROLLED_CM_APP_SQL)])
+    plan.skipped("intakeq_patient_not_enrolled", count=fetch(_UNENROLLED_INTAKEQ_SQL)[0][0])
     return plan
 
 
@@ -237,6 +251,7 @@ class EnrollmentIndex:
     rows: list[CmRow]
     status_of_group: dict[int, str] = field(default_factory=dict)
     freshest_of_group: dict[int, CmRow] = field(default_factory=dict)
+    rows_of_group: dict[int, list[CmRow]] = field(default_factory=lambda: defaultdict(list))
 
 
 def read_enrollments(plan: PeoplePlan, status_map: dict[str, str]) -> EnrollmentIndex:
@@ -249,6 +264,7 @@ def read_enrollments(plan: PeoplePlan, status_map: dict[str, str]) -> Enrollment
         if row.status_new:
             # Later enrollment_date wins: the person's current participation status.
             index.status_of_group[group] = row.status_new
+        index.rows_of_group[group].append(row)
         freshest = index.freshest_of_group.get(group)
         if freshest is None or row.freshness > freshest.freshness:
             index.freshest_of_group[group] = row

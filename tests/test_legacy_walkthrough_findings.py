@@ -66,8 +66,8 @@ def every_table_count():
 def assert_balanced(output):
     counts = summary(output)
     assert set(counts) == set(LEGACY_TABLES)
-    for read, already, migrated, merged, reported in counts.values():
-        assert read == already + migrated + merged + reported
+    for read, *outcomes in counts.values():
+        assert read == sum(outcomes)
     return counts
 
 
@@ -136,7 +136,7 @@ def test_empty_or_whitespace_names_are_reported_with_their_enrollment(legacy, re
     rows = report()
     assert reasons(rows, patient) == {"blank_name"}
     assert reasons(rows, enrollment) == {"patient_not_migrated:blank_name"}
-    assert summary(output)["cm_patients"] == [1, 0, 0, 0, 1]
+    assert summary(output)["cm_patients"] == [1, 0, 0, 0, 1, 0]
 
 
 def test_accents_apostrophes_hyphens_case_and_spaces_are_one_person_named_as_typed(legacy, report):
@@ -154,7 +154,7 @@ def test_accents_apostrophes_hyphens_case_and_spaces_are_one_person_named_as_typ
     assert canonical.first_name in ("Mary-Jane", "mary jane", "MARY–JANE")
     assert canonical.first_name == canonical.first_name.strip()
     assert Enrollment.objects.count() == 3
-    assert summary(output)["patients"] == [3, 0, 1, 2, 0]
+    assert summary(output)["patients"] == [3, 0, 1, 2, 0, 0]
     assert LegacyIdMap.objects.get(legacy_table="patients", legacy_id=first).new_id == canonical.pk
 
 
@@ -277,7 +277,7 @@ def test_three_enrollments_of_one_person_in_one_program_keep_the_earliest(legacy
             "duplicate_enrollment_same_person_program",
             str(kept),
         )
-    assert summary(output)["cm_patients"] == [3, 0, 1, 0, 2]
+    assert summary(output)["cm_patients"] == [3, 0, 1, 0, 2, 0]
 
 
 # --- runs: dry, interrupted, repeated -----------------------------------------------------------
@@ -453,3 +453,139 @@ def test_a_long_incompressible_pod_or_program_name_does_not_stop_the_run(legacy,
     assert_balanced(output)
     assert enrollment_of(kept)
     assert f"{column}_too_long" in {row["reason"] for row in report()}
+
+
+# --- nothing vanishes silently: every row counted, every value not carried over reported ---------
+
+
+def not_carried(rows, legacy_id):
+    """field -> the row whose value was kept instead, for the legacy row's dropped values."""
+    prefix = "value_not_carried_over:"
+    return {
+        row["reason"].removeprefix(prefix): row["related_id"]
+        for row in rows
+        if row["legacy_id"] == str(legacy_id) and row["reason"].startswith(prefix)
+    }
+
+
+def test_a_second_rows_differing_phone_and_email_are_reported_against_the_kept_row(legacy, report):
+    first = legacy.patient("John", "Smith", phone="801-555-0100")
+    second = legacy.patient("john", "SMITH", phone="801-555-0199", email="js@example.com")
+    legacy.enrollment(first, program_name="A")
+    legacy.enrollment(second, program_name="B")
+
+    output = run("--report", report.path)
+
+    assert (PatientCM.objects.get().phone, PatientCM.objects.get().email) == ("801-555-0100", None)
+    rows = report()
+    assert not_carried(rows, second) == {"phone": str(first), "email": str(first)}
+    # Ids and field names only: the dropped phone or email itself is never in the report.
+    assert not any("555" in row["value"] or "@" in row["value"] for row in rows)
+    assert "2 legacy values were not carried over" in output
+
+
+def test_the_same_phone_and_email_typed_differently_are_not_reported(legacy, report):
+    first = legacy.patient("John", "Smith", phone="(801) 555-0100", email="JS@example.com")
+    second = legacy.patient("John", "Smith", phone="801 555 0100", email=" js@example.com ")
+    legacy.enrollment(first, program_name="A")
+    legacy.enrollment(second, program_name="B")
+
+    run("--report", report.path)
+
+    assert not_carried(report(), second) == {}
+
+
+def test_an_older_enrollments_differing_cm_fields_are_reported_against_the_freshest(legacy, report):
+    patient = legacy.patient()
+    same = {"medicaid_id": "M-1", "smartphone_access": "Y"}
+    older = legacy.enrollment(
+        patient,
+        program_name="A",
+        insurance_primary="Utah Medicaid",
+        address_city="Provo",
+        updated_at="2020-01-01T00:00:00Z",
+        **same,
+    )
+    freshest = legacy.enrollment(
+        patient,
+        program_name="B",
+        insurance_primary="Select Health",
+        updated_at="2024-01-01T00:00:00Z",
+        **{**same, "smartphone_access": "yes"},
+    )
+
+    output = run("--report", report.path)
+
+    assert PatientCM.objects.get().insurance_primary == "Select Health"
+    assert not_carried(report(), older) == {
+        "insurance_primary": str(freshest),
+        "address_city": str(freshest),
+    }
+    assert "2 legacy values were not carried over" in output
+
+
+def test_values_not_carried_over_are_reported_again_by_a_rerun(legacy, report):
+    first = legacy.patient("Ann", "Lee", phone="1")
+    second = legacy.patient("Ann", "Lee", phone="2")
+    legacy.enrollment(first, program_name="A")
+    legacy.enrollment(second, program_name="B")
+    run("--report", report.path)
+
+    output = run("--report", report.path)
+
+    assert not_carried(report(), second) == {"phone": str(first)}
+    assert "1 legacy values were not carried over" in output
+
+
+def test_every_legacy_row_is_counted_so_the_counts_add_up_to_the_tables(legacy, report):
+    legacy.provider(role="psychiatrist")
+    legacy.enrollment(legacy.patient("Ann", "Lee"), cpss_provider_id=legacy.provider())
+    legacy.patient("Ann", "Lee", client_id="IQ-1")  # the IntakeQ twin of an enrolled row
+    legacy.patient("Bea", "Ray", client_id="IQ-2")  # someone else's patient
+    legacy.patient("Cal", "Fox", client_id="IQ-3", dob=datetime.date(1970, 1, 1))
+    legacy.patient("Dee", "Kim")  # typed in by the old CM app, never enrolled
+    legacy.enrollment(legacy.patient("Eve", "Nox", dob=None))
+
+    output = run("--report", report.path)
+
+    counts = assert_balanced(output)
+    for table in LEGACY_TABLES:
+        assert counts[table][0] == sql(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
+
+
+def test_a_cm_app_row_without_an_enrollment_is_in_the_report_with_its_reason(legacy, report):
+    legacy.enrollment(legacy.patient("Ann", "Lee"))
+    never_enrolled = legacy.patient("Dee", "Kim")
+
+    run("--report", report.path)
+
+    assert reasons(report(), never_enrolled) == {"no_enrollment"}
+
+
+def test_unenrolled_intakeq_rows_do_not_stop_a_rerun_from_being_complete(legacy, report):
+    legacy.enrollment(legacy.patient("Ann", "Lee"))
+    legacy.patient("Ann", "Lee", client_id="IQ-1")
+    legacy.patient("Bea", "Ray", client_id="IQ-2")
+    run("--report", report.path)
+
+    output = run("--report", report.path)
+
+    assert "Everything is already migrated; nothing was created." in output
+
+
+def test_rows_added_to_an_already_migrated_person_are_noted_by_the_rerun(legacy, report):
+    # The person's CM record exists since the first run and is not rewritten: the new row's
+    # phone and its enrollment's CM fields are not applied, which the report must say.
+    legacy.enrollment(legacy.patient("Ann", "Lee", phone="1"), program_name="A")
+    run("--report", report.path)
+    later = legacy.patient("Ann", "Lee", phone="2")
+    later_enrollment = legacy.enrollment(later, program_name="B", insurance_primary="Other")
+
+    run("--report", report.path)
+
+    rows = report()
+    cm_id = str(PatientCM.objects.get().pk)
+    assert {(r["reason"], r["related_id"]) for r in rows if r["legacy_id"] == str(later)} == {
+        ("cm_record_already_existed_fields_not_applied", cm_id)
+    }
+    assert reasons(rows, later_enrollment) == {"cm_record_already_existed_fields_not_applied"}

@@ -56,12 +56,14 @@ class Legacy:
         )
         return pk
 
-    def patient(self, first="John", last="Smith", dob=DOB, client_id=None, phone=None):
+    def patient(self, first="John", last="Smith", dob=DOB, client_id=None, phone=None, email=None):
         pk = uuid.uuid4()
+        # Distinct creation times, so "the person's first row" is well defined.
+        self.created += datetime.timedelta(days=1)
         sql(
             "INSERT INTO patients (id, intakeq_client_id, first_name, last_name, date_of_birth,"
-            " phone) VALUES (%s, %s, %s, %s, %s, %s)",
-            [pk, client_id, first, last, dob, phone],
+            " phone, email, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [pk, client_id, first, last, dob, phone, email, self.created],
         )
         return pk
 
@@ -102,11 +104,12 @@ def reasons(rows, legacy_id):
 
 
 def summary(output):
-    """legacy table -> [read, already, migrated, merged, reported] from the summary table."""
+    """legacy table -> its numbers in the summary table, in the header's order."""
     rows = {}
     for line in output.splitlines():
         parts = line.split()
-        if len(parts) == 6 and parts[0] in ("providers", "patients", "cm_patients"):
+        tables = ("providers", "patients", "cm_patients")
+        if len(parts) > 1 and parts[0] in tables and all(part.isdigit() for part in parts[1:]):
             rows[parts[0]] = [int(value) for value in parts[1:]]
     return rows
 
@@ -602,15 +605,17 @@ def test_counts_reconcile_for_every_legacy_table(messy, report):
     output = run("--report", report.path, "--batch-size", "3")
 
     counts = summary(output)
+    # Every row of each table: the psychiatrist and the unenrolled IntakeQ row are skipped.
     assert {table: row[0] for table, row in counts.items()} == {
-        "providers": 2,
-        "patients": 10,
+        "providers": 3,
+        "patients": 11,
         "cm_patients": 11,
     }
-    for read, already, migrated, merged, reported in counts.values():
-        assert read == already + migrated + merged + reported
-    assert counts["cm_patients"] == [11, 0, 8, 0, 3]
-    assert counts["patients"] == [10, 0, 8, 1, 1]
+    for read, already, migrated, merged, reported, skipped in counts.values():
+        assert read == already + migrated + merged + reported + skipped
+    assert counts["cm_patients"] == [11, 0, 8, 0, 3, 0]
+    assert counts["patients"] == [11, 0, 8, 1, 1, 1]
+    assert counts["providers"] == [3, 0, 2, 0, 0, 1]
     assert Enrollment.objects.count() == 8
     reported_lines = [r for r in report() if r["kind"] == "reported"]
     assert len(reported_lines) == sum(row[4] for row in counts.values())
@@ -693,7 +698,7 @@ def test_killed_run_resumes_without_duplicates(messy, report):
     assert PatientCanonical.objects.count() == 8
     pairs = list(Enrollment.objects.values_list("canonical_patient_id", "cm_program_id"))
     assert len(pairs) == len(set(pairs))
-    read, already, migrated, merged, reported = summary(output)["cm_patients"]
+    read, already, migrated, merged, reported, skipped = summary(output)["cm_patients"]
     assert already == after_kill
     assert (read, already + migrated) == (11, 8)
 

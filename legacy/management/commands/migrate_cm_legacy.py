@@ -122,7 +122,7 @@ class Command(BaseCommand):
     def _summary(self, result: MigrationResult):
         header = (
             f"{'legacy table':<14}{'read':>9}{'already':>9}{'migrated':>10}"
-            f"{'merged':>9}{'reported':>10}"
+            f"{'merged':>9}{'reported':>10}{'skipped':>9}"
         )
         self.stdout.write("")
         self.stdout.write(header)
@@ -130,14 +130,30 @@ class Command(BaseCommand):
         for table in LEGACY_TABLES:
             c = result.counts[table]
             self.stdout.write(
-                f"{table:<14}{c.read:>9}{c.already:>9}{c.migrated:>10}{c.merged:>9}{c.reported:>10}"
+                f"{table:<14}{c.read:>9}{c.already:>9}{c.migrated:>10}{c.merged:>9}"
+                f"{c.reported:>10}{c.skipped:>9}"
             )
-        self.stdout.write("(read = already + migrated + merged + reported, for every table)")
+        self.stdout.write(
+            "(read = every row of the table = already + migrated + merged + reported + skipped)"
+        )
+        skipped = ", ".join(
+            f"{table} {reason} {n}"
+            for (table, reason), n in sorted(result.skipped_by_reason.items())
+            if n
+        )
+        if skipped:
+            self.stdout.write(f"Skipped (not CM data, left where it is): {skipped}.")
         if result.non_cpss_providers:
             self.stdout.write(
                 f"{result.non_cpss_providers} psychiatry providers (not CPSS) stay where they are."
             )
         created = ", ".join(f"{table} {n}" for table, n in sorted(result.created.items()) if n)
+        if result.values_not_carried_total:
+            self.stdout.write(
+                f"{result.values_not_carried_total} legacy values were not carried over (another "
+                "row of the same person had a different one): see value_not_carried_over:<field> "
+                "in the report."
+            )
         verb = "Would create" if result.dry_run else "Created"
         self.stdout.write(f"{verb}: {created or 'nothing'}.")
 
