@@ -1,9 +1,15 @@
 """Libraries' admins the site registers again (this app comes after theirs in INSTALLED_APPS,
 so its admin module is imported after theirs): what they allow that the practice must not."""
 
+from axes.admin import AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from staff.groups import GROUP_PERMISSIONS
 
 
 class StaffDeviceAdmin(TOTPDeviceAdmin):
@@ -29,3 +35,38 @@ class StaffDeviceAdmin(TOTPDeviceAdmin):
 
 admin.site.unregister(TOTPDevice)
 admin.site.register(TOTPDevice, StaffDeviceAdmin)
+
+
+class RoleGroupAdmin(GroupAdmin):
+    """The role groups are what every page's permissions come from (staff/groups.py): deleting
+    one would lock its members out. Other groups delete as usual."""
+
+    def has_delete_permission(self, request, obj=None):
+        # The changelist's bulk delete asks again for each selected group.
+        if obj is not None and obj.name in GROUP_PERMISSIONS:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class SignInTrailMixin:
+    """Who signed in and who failed to is the sign-in audit trail: never deleted here.
+    (Deleting an AccessAttempt, which lifts a lockout, stays allowed.)"""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SignInLogAdmin(SignInTrailMixin, AccessLogAdmin):
+    pass
+
+
+class SignInFailureLogAdmin(SignInTrailMixin, AccessFailureLogAdmin):
+    pass
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, RoleGroupAdmin)
+for model, model_admin in ((AccessLog, SignInLogAdmin), (AccessFailureLog, SignInFailureLogAdmin)):
+    if admin.site.is_registered(model):  # axes registers them unless AXES_ENABLE_ADMIN is off
+        admin.site.unregister(model)
+        admin.site.register(model, model_admin)

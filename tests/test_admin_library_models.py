@@ -2,9 +2,12 @@
 devices (django-otp), the role groups, the sign-in audit trail (django-axes)."""
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group
 from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from staff.groups import GROUP_PERMISSIONS
 from staff.services import totp_device_get_or_create
 from tests.factories import UserFactory
 
@@ -56,3 +59,58 @@ def test_an_admin_still_deletes_a_lost_device(admin_client, device):
         reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]), {"post": "yes"}
     )
     assert not TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_PERMISSIONS))
+def test_a_role_group_cannot_be_deleted_in_the_admin(admin_client, name):
+    group = Group.objects.get(name=name)
+    admin_client.post(reverse("admin:auth_group_delete", args=[group.pk]), {"post": "yes"})
+    assert Group.objects.filter(pk=group.pk).exists()
+
+
+def test_role_groups_cannot_be_deleted_with_the_changelists_bulk_action(admin_client):
+    admin_client.post(
+        reverse("admin:auth_group_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": list(Group.objects.values_list("pk", flat=True)),
+            "post": "yes",
+        },
+    )
+    assert set(GROUP_PERMISSIONS) <= set(Group.objects.values_list("name", flat=True))
+
+
+def test_a_group_of_no_role_can_still_be_deleted(admin_client):
+    group = Group.objects.create(name="Front desk")
+    admin_client.post(reverse("admin:auth_group_delete", args=[group.pk]), {"post": "yes"})
+    assert not Group.objects.filter(pk=group.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (AccessLog, {"username": "someone", "ip_address": "10.0.0.1"}),
+        (AccessFailureLog, {"username": "someone", "ip_address": "10.0.0.1"}),
+    ],
+)
+def test_the_sign_in_audit_trail_cannot_be_deleted_in_the_admin(admin_client, model, fields):
+    row = model.objects.create(**fields)
+    opts = model._meta
+    admin_client.post(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[row.pk]), {"post": "yes"}
+    )
+    admin_client.post(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+    )
+    assert model.objects.filter(pk=row.pk).exists()
+
+
+def test_an_admin_still_lifts_a_lockout_by_deleting_the_attempt(admin_client):
+    attempt = AccessAttempt.objects.create(
+        username="someone", ip_address="10.0.0.1", failures_since_start=5
+    )
+    admin_client.post(
+        reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"}
+    )
+    assert not AccessAttempt.objects.filter(pk=attempt.pk).exists()
