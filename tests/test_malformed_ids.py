@@ -57,3 +57,24 @@ def test_a_malformed_pod_id_is_a_404_like_an_unknown_pod(supervisor_client):
         reverse("cm:pods"), {"action": "rename", "pod": "x", "name": "Pod Q"}
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("number", ["0", "-3"])
+def test_a_page_number_below_one_on_the_cm_list_is_the_first_page(client, number):
+    from tests.factories import CPSSFactory
+
+    cpss = CPSSFactory()
+    EnrollmentFactory.create_batch(26, cpss_provider=cpss)
+    client.force_login(cpss.user)
+    page = client.get(reverse("cm:patient-list"), {"page": number}).context["page"]
+    assert page.number == 1
+
+
+@pytest.mark.parametrize("number", ["0", "-3"])
+def test_a_page_number_below_one_on_the_intakeq_list_is_the_first_page(client, staff_user, number):
+    from tests.factories import IntakeQPatientFactory
+
+    IntakeQPatientFactory.create_batch(51)
+    client.force_login(staff_user("Psychiatry"))
+    page = client.get(reverse("intakeq:patient-list"), {"page": number}).context["page"]
+    assert page.number == 1
