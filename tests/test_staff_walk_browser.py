@@ -592,3 +592,17 @@ def test_the_ledgers_how_words_wrap_within_a_phones_width(phone_as, live_server,
     how = page.locator("td", has_text="base + step").first
     box = how.bounding_box()
     assert box["x"] + box["width"] <= page.evaluate("window.innerWidth")
+
+
+def test_the_statement_prints_from_its_button_without_the_top_bar(phone_as, live_server, role):
+    cpss, enrollment = _incentive_ledger(role)
+    page = phone_as(cpss)
+    url = reverse("incentives:statement", kwargs={"enrollment_id": enrollment.pk})
+    page.goto(live_server.url + url)
+    page.wait_for_selector("h1:has-text('Incentive statement')")
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.printed === true")
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert not page.get_by_role("button", name="Sign out").is_visible()
