@@ -12,6 +12,7 @@ from cm_program import validators
 from cm_program.models import ParticipationStatus, PatientCM
 from cm_program.pods import enrollment_pod_choices, pods_offered
 from cm_program.selectors import cpss_assignable, programs_open
+from core.forms import RecordChoiceField
 from identity.dates import DateField
 from identity.validators import (
     EARLIEST_DATE_OF_BIRTH,
@@ -31,7 +32,7 @@ def _clean_optional(value, normalize):
     return normalize(value) if value else ""
 
 
-class CPSSChoiceField(forms.ModelChoiceField):
+class CPSSChoiceField(RecordChoiceField):
     def label_from_instance(self, obj):
         count = getattr(obj, "active_count", None)
         if count is None or obj.max_caseload is None:
@@ -143,7 +144,12 @@ def pod_choices():
 
 
 class EnrollmentFields(forms.Form):
-    cm_program = forms.ModelChoiceField(label="Program", queryset=programs_open(), empty_label=None)
+    cm_program = RecordChoiceField(
+        label="Program",
+        queryset=programs_open(),
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose a program from the list."},
+    )
     cpss_provider = CPSSChoiceField(label="CPSS", queryset=cpss_assignable())
     pod_assignment = forms.ChoiceField(label="Pod", required=False, choices=pod_choices)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from cm_program.forms import CPSSChoiceField, DateInput, IdentityFields
 from cm_program.selectors import cpss_assignable
+from core.forms import RecordMultipleChoiceField
 
 
 def _reason_field(required_message="Give the reason for this change."):
@@ -46,11 +47,14 @@ class CaseloadMoveForm(forms.Form):
         queryset=cpss_assignable(),
         error_messages={"required": "Choose the departing CPSS."},
     )
-    to_providers = forms.ModelMultipleChoiceField(
+    to_providers = RecordMultipleChoiceField(
         label="CPSS who receive the caseload",
         queryset=cpss_assignable(),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one CPSS to receive the caseload."},
+        error_messages={
+            "required": "Choose at least one CPSS to receive the caseload.",
+            "invalid_choice": "Choose CPSS from the list.",
+        },
     )
     reason = _reason_field()
 

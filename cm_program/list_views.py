@@ -10,7 +10,6 @@ import html
 import uuid
 from dataclasses import dataclass
 
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from access_log.recording import PatientKind, record_patients_viewed
 from cm_program import selectors
 from cm_program.filters import EnrollmentFilter
 from cm_program.models import Enrollment, ParticipationStatus
+from core.paginator import Paginator, first_if_below_one
 from core.safe_csv import SafeWriter
 from core.searches import search_params, search_query, search_redirect
 from staff.access import access_required
@@ -51,6 +51,7 @@ class CappedPaginator(Paginator):
         self._first_page_asked = False
 
     def get_page(self, number):
+        number = first_if_below_one(number)
         self._first_page_asked = str(number or 1) == "1"
         return super().get_page(number)
 

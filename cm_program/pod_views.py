@@ -1,19 +1,28 @@
 """The supervisors' page for each program's list of pods (issue 12, dead end 10)."""
 
+import uuid
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from cm_program import pods
 from cm_program.models import ContingencyManagement, Pod
 from cm_program.selectors import programs_open
+from core.forms import RecordChoiceField
 from staff.access import access_required
 
 
 class PodAddForm(forms.Form):
-    cm_program = forms.ModelChoiceField(label="Program", queryset=programs_open(), empty_label=None)
+    cm_program = RecordChoiceField(
+        label="Program",
+        queryset=programs_open(),
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose a program from the list."},
+    )
     name = forms.CharField(label="New pod", max_length=50)
 
 
@@ -53,7 +62,11 @@ class PodListView(View):
         return redirect("cm:pods")
 
     def _change(self, request, action):
-        pod = get_object_or_404(Pod, pk=request.POST.get("pod"))
+        try:
+            pod_id = uuid.UUID(request.POST.get("pod", ""))
+        except ValueError:  # a hand-made POST: the same 404 as an unknown pod
+            raise Http404("No such pod") from None
+        pod = get_object_or_404(Pod, pk=pod_id)
         if action == "rename":
             form = PodRenameForm(request.POST)
             if not form.is_valid():

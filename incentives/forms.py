@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from cm_program.forms import SubmissionKeyField, new_submission_key
 from cm_program.models import ContingencyManagement
+from core.forms import RecordChoiceField
 from incentives import rules
 from incentives.models import STIMULANTS, CapPeriod, TestResult
 from incentives.services import ISSUE_METHODS
@@ -56,10 +57,11 @@ class ScheduleForm(forms.Form):
     """A new draft version. Weeks as lines "1-12: 2" (weeks 1 to 12, two tests a week)."""
 
     name = forms.CharField()
-    cm_program = forms.ModelChoiceField(
+    cm_program = RecordChoiceField(
         ContingencyManagement.objects.order_by("name"),
         required=False,
         empty_label="Every program (the clinic's default)",
+        error_messages={"invalid_choice": "Choose a program from the list."},
     )
     weeks = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

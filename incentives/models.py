@@ -309,6 +309,10 @@ class EntryKind(models.TextChoices):
 # unissued balance. A void counts in the account of the entry it voids.
 EARNING_KINDS = (EntryKind.EARNED, EntryKind.ADJUSTMENT, EntryKind.OPENING_BALANCE)
 PAYING_KINDS = (EntryKind.ISSUED, EntryKind.REDEEMED)
+# The reason an adjustment starts with when another enrollment of the person moved what counts
+# against the shared yearly cap: the pages show a CPSS who cannot see that enrollment a neutral
+# wording instead of what happened there.
+CAP_SHARED_REASON = "cap shared with another enrollment"
 
 
 class Account(models.TextChoices):

@@ -11,9 +11,11 @@ from cm_program.models import Enrollment, ParticipationStatus
 from incentives import rules
 from incentives.history import load_histories, replay_history
 from incentives.models import (
+    CAP_SHARED_REASON,
     Account,
     CapPeriod,
     DrugTest,
+    EntryKind,
     IncentivePlan,
     IncentiveSchedule,
     LedgerEntry,
@@ -81,6 +83,12 @@ class Outlook:
     cap_used: int | None
     cap_points: int | None
 
+    @property
+    def cap_left(self) -> int | None:
+        if self.cap_points is None or self.cap_used is None:
+            return None
+        return max(self.cap_points - self.cap_used, 0)
+
 
 def outlook(*, enrollment: Enrollment) -> Outlook:
     """Replays the enrollment as recorded, then a hypothetical next negative and positive."""
@@ -114,6 +122,39 @@ def ledger(*, enrollment: Enrollment):
         .select_related("visit", "drug_test", "created_by", "voided_by")
         .order_by("seq")
     )
+
+
+def sees_whole_cap(*, user, enrollment: Enrollment) -> bool:
+    """Whether the user may see every enrollment whose points count against this one's cap.
+
+    A calendar-year cap spans the person's enrollments, which may sit on other caseloads: how
+    much of it they used, and why they were re-priced, is for those who see them (supervisors,
+    or a CPSS with each on their own caseload)."""
+    if enrollment.canonical_patient_id is None:
+        return True
+    unseen = Enrollment.objects.filter(
+        canonical_patient_id=enrollment.canonical_patient_id
+    ).exclude(pk__in=Enrollment.objects.visible_to(user).values("pk"))
+    return not unseen.exists()
+
+
+CAP_SHARED_WORDS = "Re-priced: this year's points cap moved what this visit earns."
+
+
+def ledger_shown(*, enrollment: Enrollment, whole_cap: bool) -> list[LedgerEntry]:
+    """The ledger with each entry's words (``how``). Without ``whole_cap``, an adjustment made
+    because another enrollment moved the shared cap says only that, not what happened there
+    (a test result, a correction's reason)."""
+    entries = list(ledger(enrollment=enrollment))
+    for entry in entries:
+        entry.how = entry.trace_words
+        if (
+            not whole_cap
+            and entry.kind == EntryKind.ADJUSTMENT
+            and entry.reason.startswith(CAP_SHARED_REASON)
+        ):
+            entry.how = CAP_SHARED_WORDS
+    return entries
 
 
 def visits(*, enrollment: Enrollment):

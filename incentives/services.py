@@ -25,6 +25,7 @@ from incentives.history import (
     visit_entry_totals,
 )
 from incentives.models import (
+    CAP_SHARED_REASON,
     PAYING_KINDS,
     Account,
     CapPeriod,
@@ -250,15 +251,17 @@ def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[L
         incentive_plan__schedule__cap_period=CapPeriod.CALENDAR_YEAR,
     ).exclude(pk=enrollment.pk)
     others = list(others.order_by("pk"))
-    shared = "cap shared with another enrollment"
+    # The others' adjustments are marked as the shared cap's, whatever happened here: the pages
+    # tell a CPSS who cannot see this enrollment only that the cap moved.
+    elsewhere = f"{CAP_SHARED_REASON}: {why}" if why else CAP_SHARED_REASON
     # Re-pricing another enrollment moves what counts against this one's cap on later days,
     # and back. A day's award depends only on earlier days (and lower ids that day), so each
     # pass settles at least one more day and the passes end.
     while others:
-        posted = [e for other in others for e in _reconcile(other, actor, why=why or shared)]
+        posted = [e for other in others for e in _reconcile(other, actor, why=elsewhere)]
         if not posted:
             break
-        entries += _reconcile(enrollment, actor, why=why or shared)
+        entries += _reconcile(enrollment, actor, why=why or CAP_SHARED_REASON)
     return entries
 
 

@@ -188,20 +188,24 @@ class ParticipantView(View):
     def get(self, request, enrollment_id):
         enrollment = _enrollment(request, enrollment_id)
         _viewed(request, enrollment)
-        return render(request, "incentives/participant.html", _participant_context(enrollment))
+        return render(
+            request, "incentives/participant.html", _participant_context(request, enrollment)
+        )
 
 
-def _participant_context(enrollment) -> dict:
+def _participant_context(request, enrollment) -> dict:
     outlook = selectors.outlook(enrollment=enrollment)
     schedule = outlook.schedule
+    whole_cap = selectors.sees_whole_cap(user=request.user, enrollment=enrollment)
     return {
+        "whole_cap": whole_cap,
         "unissued_dollars": schedule.dollars(outlook.unissued) if schedule else "",
         "handed_over": outlook.total_points - outlook.unissued,
         "voidable": services.VOIDABLE_KINDS,
         "enrollment": enrollment,
         "outlook": outlook,
         "cap_period": selectors.cap_period_label(outlook.schedule),
-        "ledger": selectors.ledger(enrollment=enrollment),
+        "ledger": selectors.ledger_shown(enrollment=enrollment, whole_cap=whole_cap),
         "visits": selectors.visits(enrollment=enrollment),
         "tests": selectors.tests(enrollment=enrollment),
         "today": timezone.localdate(),
@@ -215,7 +219,9 @@ class StatementView(View):
     def get(self, request, enrollment_id):
         enrollment = _enrollment(request, enrollment_id)
         _viewed(request, enrollment)
-        return render(request, "incentives/statement.html", _participant_context(enrollment))
+        return render(
+            request, "incentives/statement.html", _participant_context(request, enrollment)
+        )
 
 
 class _EnrollmentForm(View):

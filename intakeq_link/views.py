@@ -1,11 +1,11 @@
 """Psychiatry's pages: IntakeQ patients, read-only. They show nothing about the CM program."""
 
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from access_log.recording import PatientKind, record_patient_view, record_patients_viewed
+from core.paginator import Paginator
 from core.searches import search_params, search_query, search_redirect
 from intakeq_link.forms import PatientSearchForm
 from intakeq_link.selectors import intakeq_patient_get, intakeq_patient_search

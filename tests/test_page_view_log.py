@@ -183,8 +183,6 @@ NO_PATIENT_DATA = {
     "admin:autocomplete": "serves only models named in autocomplete_fields: none shows patients",
     # Extra pages of staff models.
     "admin:auth_user_password_change": "a staff account's password",
-    "admin:otp_totp_totpdevice_config": "a staff authenticator's set-up",
-    "admin:otp_totp_totpdevice_qrcode": "a staff authenticator's set-up",
     "incentives:schedule-list": "schedule versions: the clinic's numbers, no participant",
     "incentives:schedule-new": "defines a schedule version",
     "incentives:schedule-detail": "a schedule version and its week-by-week preview",

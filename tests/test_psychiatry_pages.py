@@ -101,3 +101,16 @@ def test_search_finds_by_intakeq_client_id(psychiatry_client):
 def test_the_pages_are_read_only(psychiatry_client, twins):
     response = psychiatry_client.post(reverse("intakeq:patient-detail", args=[twins[0].pk]))
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("page", ["list", "detail"])
+def test_dates_of_birth_read_as_on_the_cm_pages(psychiatry_client, page):
+    patient = IntakeQPatientFactory(date_of_birth=DOB)
+    url = (
+        reverse("intakeq:patient-list")
+        if page == "list"
+        else reverse("intakeq:patient-detail", args=[patient.pk])
+    )
+    html = psychiatry_client.get(url).content.decode()
+    assert "Jun 15, 1985" in html
+    assert "1985-06-15" not in html

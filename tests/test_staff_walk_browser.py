@@ -561,3 +561,48 @@ def test_a_supervisor_exports_the_filtered_list_as_csv(phone_as, live_server, ro
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("Last name,First name,Date of birth")
     assert [line.split(",")[:2] for line in lines[1:]] == [["Reyes", "Ana"]]
+
+
+def _incentive_ledger(role):
+    """A CPSS's participant with one negative recorded: a ledger row with long 'How' words."""
+    from incentives import services as incentive_services
+    from incentives.schedules import schedule_demo_publish
+
+    cpss = role("CPSS")
+    schedule_demo_publish(actor=cpss)
+    enrollment = EnrollmentFactory(
+        cpss_provider=cpss.cm_provider,
+        enrollment_date=datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3),
+    )
+    incentive_services.drug_test_record(
+        enrollment=enrollment,
+        actor=cpss,
+        collected_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1),
+        result="negative",
+    )
+    return cpss, enrollment
+
+
+def test_the_ledgers_how_words_wrap_within_a_phones_width(phone_as, live_server, role):
+    cpss, enrollment = _incentive_ledger(role)
+    page = phone_as(cpss)
+    url = reverse("incentives:participant", kwargs={"enrollment_id": enrollment.pk})
+    page.goto(live_server.url + url)
+    page.wait_for_selector("h1:has-text('Incentives')")
+    how = page.locator("td", has_text="base + step").first
+    box = how.bounding_box()
+    assert box["x"] + box["width"] <= page.evaluate("window.innerWidth")
+
+
+def test_the_statement_prints_from_its_button_without_the_top_bar(phone_as, live_server, role):
+    cpss, enrollment = _incentive_ledger(role)
+    page = phone_as(cpss)
+    url = reverse("incentives:statement", kwargs={"enrollment_id": enrollment.pk})
+    page.goto(live_server.url + url)
+    page.wait_for_selector("h1:has-text('Incentive statement')")
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.printed === true")
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert not page.get_by_role("button", name="Sign out").is_visible()
