@@ -39,7 +39,12 @@ admin.site.register(TOTPDevice, StaffDeviceAdmin)
 
 class RoleGroupAdmin(GroupAdmin):
     """The role groups are what every page's permissions come from (staff/groups.py): deleting
-    one would lock its members out. Other groups delete as usual."""
+    or renaming one would lock its members out. Other groups change and delete as usual."""
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.name in GROUP_PERMISSIONS:
+            return (*super().get_readonly_fields(request, obj), "name")
+        return super().get_readonly_fields(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         # The changelist's bulk delete asks again for each selected group.

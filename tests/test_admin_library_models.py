@@ -80,6 +80,25 @@ def test_role_groups_cannot_be_deleted_with_the_changelists_bulk_action(admin_cl
     assert set(GROUP_PERMISSIONS) <= set(Group.objects.values_list("name", flat=True))
 
 
+@pytest.mark.parametrize("name", sorted(GROUP_PERMISSIONS))
+def test_a_role_group_cannot_be_renamed_in_the_admin(admin_client, name):
+    group = Group.objects.get(name=name)
+    admin_client.post(
+        reverse("admin:auth_group_change", args=[group.pk]),
+        {
+            "name": f"{name} (old)",
+            "permissions": list(group.permissions.values_list("pk", flat=True)),
+        },
+    )
+    assert Group.objects.get(pk=group.pk).name == name
+
+
+def test_a_group_of_no_role_can_still_be_renamed(admin_client):
+    group = Group.objects.create(name="Front desk")
+    admin_client.post(reverse("admin:auth_group_change", args=[group.pk]), {"name": "Reception"})
+    assert Group.objects.get(pk=group.pk).name == "Reception"
+
+
 def test_a_group_of_no_role_can_still_be_deleted(admin_client):
     group = Group.objects.create(name="Front desk")
     admin_client.post(reverse("admin:auth_group_delete", args=[group.pk]), {"post": "yes"})
