@@ -562,3 +562,17 @@ def test_the_day_page_leaves_out_visits_due_before_the_re_enrollment(demo, actor
     since = timezone.localdate() - datetime.timedelta(days=21)
     due = [v.due_date for v in selectors.visits_due(user=supervisor) if v.enrollment == enrollment]
     assert due and min(due) == since
+
+
+def test_the_participant_page_offers_no_record_link_on_the_earlier_stays_visits(
+    demo, actor, supervisor, client
+):
+    enrollment, plan = re_enrolled(actor, supervisor, days_since=21)
+    client.force_login(supervisor)
+    page = client.get(
+        reverse("incentives:participant", kwargs={"enrollment_id": enrollment.pk})
+    ).content.decode()
+    earlier = reverse("incentives:visit-record", kwargs={"visit_id": plan[2].pk})
+    assert plan[2].due_date < timezone.localdate() - datetime.timedelta(days=21)
+    assert earlier not in page
+    assert "Before the re-enrollment" in page
