@@ -293,3 +293,13 @@ def test_a_duplicate_proposal_left_on_a_person_merged_twice_names_the_last_kept_
         f"{first} was merged into {last}: decide the proposal on {last}."
         in response.context["intro"]
     )
+
+
+def test_following_merges_stops_on_a_loop_only_raw_sql_could_write():
+    from identity.selectors import person_kept
+
+    first, second = PatientCanonicalFactory(), PatientCanonicalFactory()
+    PatientCanonical.objects.filter(pk=first.pk).update(merged_into=second)
+    PatientCanonical.objects.filter(pk=second.pk).update(merged_into=first)
+
+    assert person_kept(PatientCanonical.objects.get(pk=first.pk)) == second
