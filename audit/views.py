@@ -12,7 +12,7 @@ from staff.access import access_required
 @access_required("audit.view_patientcanonicalevent", second_factor=True)
 def patient_history(request, pk):
     """Admins only: every recorded change to one person's rows and every view of their pages."""
-    patient = get_object_or_404(PatientCanonical, pk=pk)
+    patient = get_object_or_404(PatientCanonical.objects.visible_to(request.user), pk=pk)
     # Reverse one-to-one accessors raise an AttributeError subclass when the row is absent.
     cm_record = getattr(patient, "cm_record", None)
     link = getattr(patient, "intakeq_link", None)
@@ -22,7 +22,7 @@ def patient_history(request, pk):
         "audit/patient_history.html",
         {
             "patient": patient,
-            "changes": patient_change_history(canonical_patient_id=patient.pk),
+            "changes": patient_change_history(canonical_patient_id=patient.pk, user=request.user),
             "views": patient_access_history(
                 canonical_patient_id=patient.pk,
                 cm_patient_ids=[cm_record.pk] if cm_record else [],

@@ -18,6 +18,7 @@ from identity.forms import (
 from identity.models import CanonicalMerge, DuplicateProposal, PatientCanonical
 from identity.normalization import normalize_name
 from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
+from identity.selectors import person_kept
 from identity.services import (
     CORRECT_PERMISSION,
     MERGE_PERMISSION,
@@ -395,6 +396,8 @@ class DuplicateProposalAdmin(PairReviewAdminMixin, ReadOnlyAdminMixin, admin.Mod
         # A merge leaves a pending pair on the merged person when the kept person already has
         # one with the same other person: only "different people" can still be recorded here.
         merged = next((p for p in (proposal.first, proposal.second) if p.merged_into_id), None)
+        # Its kept person may have been merged again since (A into B, B into C: C).
+        kept = person_kept(merged) if merged else None
         form = RejectForm(request.POST or None)
         if request.method == "POST" and pending and form.is_valid():
             try:
@@ -416,8 +419,7 @@ class DuplicateProposalAdmin(PairReviewAdminMixin, ReadOnlyAdminMixin, admin.Mod
                 "title": "Possible duplicate: one person or two?",
                 "intro": f"Status: {proposal.get_status_display()}. "
                 + (
-                    f"{merged} was merged into {merged.merged_into}: "
-                    f"decide the proposal on {merged.merged_into}. "
+                    f"{merged} was merged into {kept}: decide the proposal on {kept}. "
                     if pending and merged
                     else "Same person: merge them (the next page previews the merge). "
                 )

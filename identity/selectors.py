@@ -94,3 +94,20 @@ def canonical_patients_with_identity(
         last_name_normalized=NormalizeName(Value(last_name)),
         date_of_birth=date_of_birth,
     )
+
+
+# Longer than any real chain; a loop (which only raw SQL could write) stops here.
+_MAX_MERGE_CHAIN = 20
+
+
+def person_kept(patient: PatientCanonical) -> PatientCanonical:
+    """The person who holds a merged person's rows now: merges followed to the end (A into B,
+    B into C: C). The patient itself when not merged; the last one reached on a loop."""
+    seen = {patient.pk}
+    for _ in range(_MAX_MERGE_CHAIN):
+        if patient.merged_into_id is None or patient.merged_into_id in seen:
+            return patient
+        # The descriptor: a select_related first hop costs no query.
+        patient = patient.merged_into
+        seen.add(patient.pk)
+    return patient

@@ -15,6 +15,7 @@ from identity.evidence import canonical_side, intakeq_side, reasons_in_words, si
 from identity.forms import SAME, PairDecisionForm
 from identity.normalization import normalize_name
 from identity.review_admin import DECISION_FIELDS, PairReviewAdminMixin
+from identity.selectors import person_kept
 from intakeq_link.models import IntakeQPatient, LinkHistory, LinkProposal, PatientIntakeQLink
 from intakeq_link.services import (
     REVIEW_PERMISSION,
@@ -227,7 +228,9 @@ class LinkProposalAdmin(PairReviewAdminMixin, _ReviewerOnly, admin.ModelAdmin):
         )
         intakeq = IntakeQPatient.objects.filter(pk=proposal.intakeq_patient_id).first()
         pending = proposal.status == LinkProposal.Status.PENDING
-        kept = proposal.canonical_patient.merged_into if pending else None
+        # Followed to the end: the kept person may have been merged again since.
+        canonical = proposal.canonical_patient
+        kept = person_kept(canonical) if pending and canonical.merged_into_id else None
         form = PairDecisionForm(request.POST or None, same_label="Same person: link them")
         if kept is not None:
             # A merged record is never linked; the merge left this proposal here because the

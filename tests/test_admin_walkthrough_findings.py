@@ -252,3 +252,54 @@ def test_a_duplicate_proposal_left_on_a_merged_person_names_the_kept_person_and_
         in (response.context["intro"])
     )
     assert "Same person: preview the merge" not in response.content.decode()
+
+
+def test_a_link_proposal_left_on_a_person_merged_twice_names_the_last_kept_person(client):
+    # A merged into B (leaving A's proposal behind), then B into C: C holds the rows now.
+    from identity.services import canonical_patients_merge
+
+    actor = admin_user()
+    first, middle, last = (PatientCanonicalFactory() for _ in range(3))
+    kept_proposal = LinkProposalFactory(canonical_patient=middle)
+    left_behind = LinkProposalFactory(
+        canonical_patient=first, intakeq_patient=kept_proposal.intakeq_patient
+    )
+    canonical_patients_merge(keep=middle, merge=first, actor=actor, reason="Same person")
+    canonical_patients_merge(keep=last, merge=middle, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = client.get(reverse("admin:intakeq_link_linkproposal_decide", args=[left_behind.pk]))
+
+    assert (
+        f"This person was merged into {last}: decide the proposal on {last}."
+        in response.context["intro"]
+    )
+
+
+def test_a_duplicate_proposal_left_on_a_person_merged_twice_names_the_last_kept_person(client):
+    from identity.services import canonical_patients_merge, duplicate_proposal_queue
+
+    actor = admin_user()
+    first, middle, last, other = (PatientCanonicalFactory() for _ in range(4))
+    duplicate_proposal_queue(patient=middle, other_id=other.pk, score="0.90")
+    left_behind = duplicate_proposal_queue(patient=first, other_id=other.pk, score="0.90")
+    canonical_patients_merge(keep=middle, merge=first, actor=actor, reason="Same person")
+    canonical_patients_merge(keep=last, merge=middle, actor=actor, reason="Same person")
+    client.force_login(actor)
+
+    response = client.get(reverse("admin:identity_duplicateproposal_decide", args=[left_behind.pk]))
+
+    assert (
+        f"{first} was merged into {last}: decide the proposal on {last}."
+        in response.context["intro"]
+    )
+
+
+def test_following_merges_stops_on_a_loop_only_raw_sql_could_write():
+    from identity.selectors import person_kept
+
+    first, second = PatientCanonicalFactory(), PatientCanonicalFactory()
+    PatientCanonical.objects.filter(pk=first.pk).update(merged_into=second)
+    PatientCanonical.objects.filter(pk=second.pk).update(merged_into=first)
+
+    assert person_kept(PatientCanonical.objects.get(pk=first.pk)) == second
