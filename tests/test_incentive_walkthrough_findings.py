@@ -576,3 +576,12 @@ def test_the_participant_page_offers_no_record_link_on_the_earlier_stays_visits(
     assert plan[2].due_date < timezone.localdate() - datetime.timedelta(days=21)
     assert earlier not in page
     assert "Before the re-enrollment" in page
+
+
+def test_a_visit_due_before_the_re_enrollment_cannot_be_marked_missed(demo, actor, supervisor):
+    enrollment, plan = re_enrolled(actor, supervisor, days_since=21)
+    # A miss there would reset the streak carried into the new stay and re-price its visits.
+    with pytest.raises(ValidationError, match="before the enrollment date"):
+        services.visit_missed_record(visit=plan[2], actor=actor, excused=False, reason="")
+    assert visits(enrollment)[2].status == "planned"
+    assert_explained(enrollment)
