@@ -488,6 +488,14 @@ def incentive_issue(
     enrollment = _lock(enrollment)
     form_submission_claim(key=submission_key, actor=actor)
     balance = selectors.unissued_balance(enrollment_id=enrollment.pk)
+    if balance < 0:
+        # A correction or the shared cap took back points already handed over.
+        raise ValidationError(
+            {
+                "points": f"Nothing can be handed over: {-balance} more points were handed over "
+                "than are earned. They must be earned back first."
+            }
+        )
     if points > balance:
         raise ValidationError(
             {"points": f"Only {balance} points are earned and not yet issued; {points} is more."}
