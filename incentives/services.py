@@ -399,7 +399,8 @@ def drug_test_record(
 def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: str) -> Recorded:
     """Mark a visit missed, or excused (with a reason). Excusing a visit already marked missed
     is how a supervisor forgives it; later visits are re-priced. Marking one missed is refused
-    (ValidationError, nothing written) while the enrollment is not active."""
+    (ValidationError, nothing written) while the enrollment is not active, or when it was due
+    before the enrollment date (a re-enrolled person's earlier stay)."""
     reason = (reason or "").strip()
     if excused and not reason:
         raise ValidationError({"reason": "Give the reason the visit is excused."})
@@ -412,6 +413,14 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
         # A miss resets the streak: a person paused or finished is not expected at visits.
         # Excusing stays open, so a supervisor can still forgive visits due meanwhile.
         _require_active(enrollment, "a visit is marked missed")
+        # A re-enrolled person's earlier-stay visit: a miss there would reset the streak the
+        # new stay carries on and re-price its visits.
+        enrolled = enrollment.enrollment_date and timezone.localdate(enrollment.enrollment_date)
+        if enrolled and visit.due_date < enrolled:
+            raise ValidationError(
+                f"This visit was due {visit.due_date:%b %-d, %Y}, before the enrollment date "
+                f"({enrolled:%b %-d, %Y}): it cannot be marked missed."
+            )
     if visit.status == VisitStatus.ATTENDED or DrugTest.objects.filter(visit=visit).exists():
         raise ValidationError("This visit has a test result; correct the test instead.")
     if visit.status == VisitStatus.EXCUSED:
@@ -479,6 +488,14 @@ def incentive_issue(
     enrollment = _lock(enrollment)
     form_submission_claim(key=submission_key, actor=actor)
     balance = selectors.unissued_balance(enrollment_id=enrollment.pk)
+    if balance < 0:
+        # A correction or the shared cap took back points already handed over.
+        raise ValidationError(
+            {
+                "points": f"Nothing can be handed over: {-balance} more points were handed over "
+                "than are earned. They must be earned back first."
+            }
+        )
     if points > balance:
         raise ValidationError(
             {"points": f"Only {balance} points are earned and not yet issued; {points} is more."}

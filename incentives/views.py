@@ -23,7 +23,13 @@ from incentives.forms import (
     RecordResultForm,
     ScheduleForm,
 )
-from incentives.models import DrugTest, IncentiveSchedule, LedgerEntry, ScheduledVisit
+from incentives.models import (
+    CapPeriod,
+    DrugTest,
+    IncentiveSchedule,
+    LedgerEntry,
+    ScheduledVisit,
+)
 from incentives.schedules import schedule_create, schedule_publish
 from staff.access import access_required
 
@@ -196,7 +202,12 @@ class ParticipantView(View):
 def _participant_context(request, enrollment) -> dict:
     outlook = selectors.outlook(enrollment=enrollment)
     schedule = outlook.schedule
-    whole_cap = selectors.sees_whole_cap(user=request.user, enrollment=enrollment)
+    # A cap per enrollment counts only this one's points: nothing of another to keep back.
+    whole_cap = (
+        schedule is None
+        or schedule.cap_period != CapPeriod.CALENDAR_YEAR
+        or selectors.sees_whole_cap(user=request.user, enrollment=enrollment)
+    )
     return {
         "whole_cap": whole_cap,
         "unissued_dollars": schedule.dollars(outlook.unissued) if schedule else "",

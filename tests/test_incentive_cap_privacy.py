@@ -127,3 +127,26 @@ def test_psychiatry_is_refused_the_incentive_pages_without_the_persons_name(
         response = client.get(reverse(name, kwargs={"enrollment_id": mine.pk}))
         assert response.status_code == 403
         assert mine.canonical_patient.last_name not in response.content.decode()
+
+
+def test_a_cap_per_enrollment_reads_as_this_enrollments_even_with_another_caseloads(
+    client, staff_user
+):
+    # Nothing is shared under a cap per enrollment: "this year's cap" would be wrong words.
+    cpss, supervisor = staff_user("CPSS"), staff_user("CPSS Supervisor")
+    draft = schedule_create(
+        actor=supervisor, name="Capped", weeks=WEEKS, base_points=10, max_points=10,
+        cap_points=25, cap_period="enrollment",
+    )  # fmt: skip
+    schedule_publish(schedule=draft, actor=supervisor)
+    enrolled = timezone.now() - datetime.timedelta(days=30)
+    mine = EnrollmentFactory(cpss_provider=cpss.cm_provider, enrollment_date=enrolled)
+    EnrollmentFactory(
+        enrollment_date=enrolled,
+        cm_patient=mine.cm_patient,
+        canonical_patient=mine.canonical_patient,
+    )
+    record(mine, cpss, planned(mine, cpss)[0])
+    page = participant_page(client, cpss, mine)
+    assert "this year's cap" not in page
+    assert "10 of 25 points (this enrollment)" in page

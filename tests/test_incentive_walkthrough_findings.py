@@ -576,3 +576,33 @@ def test_the_participant_page_offers_no_record_link_on_the_earlier_stays_visits(
     assert plan[2].due_date < timezone.localdate() - datetime.timedelta(days=21)
     assert earlier not in page
     assert "Before the re-enrollment" in page
+
+
+def test_a_visit_due_before_the_re_enrollment_cannot_be_marked_missed(demo, actor, supervisor):
+    enrollment, plan = re_enrolled(actor, supervisor, days_since=21)
+    # A miss there would reset the streak carried into the new stay and re-price its visits.
+    with pytest.raises(ValidationError, match="before the enrollment date"):
+        services.visit_missed_record(visit=plan[2], actor=actor, excused=False, reason="")
+    assert visits(enrollment)[2].status == "planned"
+    assert_explained(enrollment)
+
+
+def test_a_hand_over_from_an_overdrawn_balance_is_refused_in_words_without_negative_points(
+    actor,
+):
+    capped_schedule(actor)  # 10 a negative, 30 a year
+    first, second = two_enrollments()
+    a, b = planned(first, actor), planned(second, actor)
+    for visit in (b[1], b[3], b[5]):
+        record(second, actor, visit, "negative")
+    services.incentive_issue(
+        enrollment=refreshed(second), actor=actor, points=30, method="voucher", reference="V-1"
+    )
+    record(first, actor, a[0], "negative")  # the year's first 10 are now the first's
+    with pytest.raises(ValidationError) as refused:
+        services.incentive_issue(
+            enrollment=refreshed(second), actor=actor, points=5, method="voucher", reference="V-2"
+        )
+    message = " ".join(refused.value.messages)
+    assert "-10" not in message
+    assert "10 more points were handed over than are earned" in message
