@@ -57,23 +57,23 @@ class Recorded:
     overdrawn: dict = field(default_factory=dict)
 
 
-def _overdrawn(enrollment: Enrollment, entries: list[LedgerEntry]) -> dict:
-    """The person's enrollments whose unissued balance is below zero after a write that posted
-    ``entries``: more was handed over than they still earn (a correction, a miss, or the cap
-    shared with another enrollment lowered it). Not refused: the lab's result stands and a gift
-    card cannot be taken back. The ledger keeps both sides, nothing more can be issued until it
-    is earned again, and the page warns whoever made the change (the CPSS now holding the
-    enrollment may not be the one who handed the points over)."""
-    if not entries:
-        return {}
-    same_person = Enrollment.objects.filter(pk=enrollment.pk)
-    if enrollment.canonical_patient_id is not None:
-        same_person = Enrollment.objects.filter(
-            canonical_patient_id=enrollment.canonical_patient_id
-        )
+def _overdrawn(entries: list[LedgerEntry]) -> dict:
+    """{enrollment id: unissued balance} of the enrollments ``entries`` (all a write posted, the
+    person's other enrollments' too) lowered below zero: more was handed over than they still
+    earn (a correction, a miss, or the cap shared with another enrollment lowered it).
+
+    Not refused: the lab's result stands and a gift card cannot be taken back. The ledger keeps
+    both sides, nothing more can be issued until it is earned again, and the page warns whoever
+    made the change (the CPSS now holding the enrollment may not be the one who handed the
+    points over). One already overdrawn that a later negative test raises is not reported again
+    as if the test had caused it."""
+    lowered: dict = {}
+    for entry in entries:
+        lowered[entry.enrollment_id] = lowered.get(entry.enrollment_id, 0) + entry.points
     balances = {
         pk: selectors.unissued_balance(enrollment_id=pk)
-        for pk in same_person.order_by("pk").values_list("pk", flat=True)
+        for pk, change in sorted(lowered.items(), key=lambda item: str(item[0]))
+        if change < 0
     }
     return {pk: balance for pk, balance in balances.items() if balance < 0}
 
@@ -239,9 +239,12 @@ def _restatement(enrollment, actor, history, replayed, entries, *, why: str):
     return entry
 
 
-def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[LedgerEntry]:
+def _reconcile_person(
+    enrollment: Enrollment, actor, *, why: str = "", posted_elsewhere: list | None = None
+) -> list[LedgerEntry]:
     """This enrollment, then the person's others whose calendar-year cap counts its points,
-    again until a pass posts nothing."""
+    again until a pass posts nothing. Returns this enrollment's entries; the others' are added
+    to ``posted_elsewhere`` when given."""
     entries = _reconcile(enrollment, actor, why=why)
     if enrollment.canonical_patient_id is None:
         return entries
@@ -261,6 +264,8 @@ def _reconcile_person(enrollment: Enrollment, actor, *, why: str = "") -> list[L
         posted = [e for other in others for e in _reconcile(other, actor, why=elsewhere)]
         if not posted:
             break
+        if posted_elsewhere is not None:
+            posted_elsewhere.extend(posted)
         entries += _reconcile(enrollment, actor, why=why or CAP_SHARED_REASON)
     return entries
 
@@ -391,8 +396,9 @@ def drug_test_record(
     visit.marked_by, visit.marked_at = actor, timezone.now()
     _clean(visit)
     visit.save(update_fields=["status", "marked_by", "marked_at", "updated_at"])
-    entries = _reconcile_person(enrollment, actor)
-    return Recorded(test, entries, _overdrawn(enrollment, entries))
+    elsewhere: list[LedgerEntry] = []
+    entries = _reconcile_person(enrollment, actor, posted_elsewhere=elsewhere)
+    return Recorded(test, entries, _overdrawn(entries + elsewhere))
 
 
 @transaction.atomic
@@ -432,8 +438,9 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
     visit.full_clean()
     visit.save(update_fields=["status", "reason", "marked_by", "marked_at", "updated_at"])
     why = f"visit of week {visit.week} {target}" + (f": {reason}" if reason else "")
-    entries = _reconcile_person(enrollment, actor, why=why)
-    return Recorded(None, entries, _overdrawn(enrollment, entries))
+    elsewhere: list[LedgerEntry] = []
+    entries = _reconcile_person(enrollment, actor, why=why, posted_elsewhere=elsewhere)
+    return Recorded(None, entries, _overdrawn(entries + elsewhere))
 
 
 @transaction.atomic
@@ -465,8 +472,9 @@ def drug_test_correct(*, test: DrugTest, actor, result: str, reason: str) -> Rec
     correction.full_clean()
     correction.save()
     why = f"test of {timezone.localdate(current.collected_at)} corrected to {result}: {reason}"
-    entries = _reconcile_person(enrollment, actor, why=why)
-    return Recorded(correction, entries, _overdrawn(enrollment, entries))
+    elsewhere: list[LedgerEntry] = []
+    entries = _reconcile_person(enrollment, actor, why=why, posted_elsewhere=elsewhere)
+    return Recorded(correction, entries, _overdrawn(entries + elsewhere))
 
 
 @transaction.atomic

@@ -288,6 +288,21 @@ def test_a_correction_that_leaves_the_balance_covered_reports_nothing(enrollment
     assert recorded.overdrawn == {}
 
 
+def test_a_write_that_raises_an_overdrawn_balance_reports_nothing(enrollment, actor):
+    first = record(enrollment, actor, "negative", 27).test
+    second = record(enrollment, actor, "negative", 24).test
+    services.incentive_issue(
+        enrollment=enrollment, actor=actor, points=25, method="gift_card", reference="GC-1"
+    )
+    for test in (first, second):
+        services.drug_test_correct(test=test, actor=actor, result="positive", reason="Lab")
+    # Still overdrawn after the next negative, but this write earned points: not its doing.
+    recorded = record(enrollment, actor, "negative", 21)
+    assert sum(entry.points for entry in recorded.entries) > 0
+    assert selectors.unissued_balance(enrollment_id=enrollment.pk) < 0
+    assert recorded.overdrawn == {}
+
+
 def test_issuing_lowers_the_unissued_balance_not_the_points(enrollment, actor):
     record(enrollment, actor, "negative", 27)
     record(enrollment, actor, "negative", 24)
