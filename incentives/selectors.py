@@ -3,11 +3,11 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, TextField, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
-from cm_program.models import Enrollment, ParticipationStatus
+from cm_program.models import Enrollment, EnrollmentStatusChange, ParticipationStatus
 from incentives import rules
 from incentives.history import load_histories, replay_history
 from incentives.models import (
@@ -42,12 +42,58 @@ def unissued_balance(*, enrollment_id) -> int:
     return (totals.get(Account.EARNED) or 0) - (totals.get(Account.ISSUED) or 0)
 
 
+def _status_changes_on_or_before(enrollment_id, day):
+    """The enrollment's status history up to the end of ``day``, newest first, without the
+    rows of a change of CPSS (from == to): they move no status, and a reactivation onto
+    another CPSS writes one in the same transaction, so at the same time, as the change to
+    active."""
+    return (
+        EnrollmentStatusChange.objects.filter(
+            enrollment_id=enrollment_id, changed_at__date__lte=day
+        )
+        .exclude(from_status=F("to_status"))
+        .order_by("-changed_at")
+    )
+
+
+def outside_pauses(visits):
+    """``visits`` without those due on a day that ended with their enrollment paused: nobody
+    expected the person then, so such a visit is neither due nor missed (a supervisor may
+    excuse it). One subquery, not a query per visit."""
+    newest = _status_changes_on_or_before(OuterRef("enrollment_id"), OuterRef("due_date"))
+    # A history that begins after the due date (enrollments older than it) says no pause.
+    status_then = Coalesce(
+        Subquery(newest.values("to_status")[:1]), Value(""), output_field=TextField()
+    )
+    return visits.alias(status_then=status_then).exclude(status_then=ParticipationStatus.PAUSED)
+
+
+def pause_on(*, enrollment_id, day: datetime.date):
+    """(paused on, active again on or None) of the pause ``day`` ended in, else None."""
+    start = _status_changes_on_or_before(enrollment_id, day).first()
+    if start is None or start.to_status != ParticipationStatus.PAUSED:
+        return None
+    end = (
+        EnrollmentStatusChange.objects.filter(
+            enrollment_id=enrollment_id, changed_at__gt=start.changed_at
+        )
+        .exclude(to_status=ParticipationStatus.PAUSED)
+        .order_by("changed_at")
+        .first()
+    )
+    return (
+        timezone.localdate(start.changed_at),
+        timezone.localdate(end.changed_at) if end else None,
+    )
+
+
 def visits_due(*, user, day: datetime.date | None = None):
     """Open visits due on ``day`` (today) or before, of active enrollments the user may see;
-    not those due before the enrollment date (a re-enrolled person's earlier stay)."""
+    not those due before the enrollment date (a re-enrolled person's earlier stay) nor those
+    due while the enrollment was paused."""
     day = day or timezone.localdate()
     return (
-        ScheduledVisit.objects.visible_to(user)
+        outside_pauses(ScheduledVisit.objects.visible_to(user))
         .filter(
             Q(enrollment__enrollment_date__isnull=True)
             | Q(due_date__gte=TruncDate("enrollment__enrollment_date")),

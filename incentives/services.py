@@ -338,7 +338,8 @@ def _open_visit(enrollment, visit: ScheduledVisit | None, day: datetime.date) ->
     ).order_by("week", "slot")
     if enrolled:
         open_visits = open_visits.filter(due_date__gte=enrolled)
-    chosen = open_visits.filter(due_date__lte=day).first()
+    # Nor one due during a pause: nobody expected the person then; the caller may name it.
+    chosen = selectors.outside_pauses(open_visits.filter(due_date__lte=day)).first()
     if chosen is None:
         if not open_visits.exists():
             raise ValidationError(
@@ -426,6 +427,17 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
             raise ValidationError(
                 f"This visit was due {visit.due_date:%b %-d, %Y}, before the enrollment date "
                 f"({enrolled:%b %-d, %Y}): it cannot be marked missed."
+            )
+        # Nobody expected the person while paused: a miss then would reset the streak they
+        # carried through the pause. A supervisor may excuse the visit instead.
+        pause = selectors.pause_on(enrollment_id=enrollment.pk, day=visit.due_date)
+        if pause is not None:
+            paused_on, active_on = pause
+            until = f" until {active_on:%b %-d, %Y}" if active_on else ""
+            raise ValidationError(
+                f"This visit was due {visit.due_date:%b %-d, %Y}, while the enrollment was "
+                f"paused (from {paused_on:%b %-d, %Y}{until}): it cannot be marked missed; "
+                "a supervisor can excuse it."
             )
     if visit.status == VisitStatus.ATTENDED or DrugTest.objects.filter(visit=visit).exists():
         raise ValidationError("This visit has a test result; correct the test instead.")

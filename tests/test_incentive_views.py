@@ -1,8 +1,11 @@
 """The incentive pages: the CPSS's day, recording in two clicks, corrections, schedules, reports."""
 
 import datetime
+from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,6 +51,49 @@ def test_the_day_page_lists_my_overdue_visits_and_not_another_caseload(client, c
     page = client.get(reverse("incentives:day")).content.decode()
     assert mine.canonical_patient.last_name in page
     assert theirs.canonical_patient.last_name not in page
+
+
+def paused_and_back(enrollment, actor):
+    """Paused 8 days ago, active again 5 days ago: of visits due 10, 7 and 3 days ago and
+    today, the one due 7 days ago fell due during the pause."""
+    for to_status, days in (("paused", 8), ("active", 5)):
+        when = timezone.now() - datetime.timedelta(days=days)
+        with mock.patch("django.utils.timezone.now", return_value=when):
+            enrollment_status_change(
+                enrollment=Enrollment.objects.get(pk=enrollment.pk),
+                to_status=to_status,
+                reason="away",
+                actor=actor,
+            )
+    return list(ScheduledVisit.objects.filter(enrollment=enrollment).order_by("week", "slot"))
+
+
+def test_the_day_page_leaves_out_a_visit_due_during_a_pause(client, cpss, mine):
+    plan = paused_and_back(mine, cpss)
+    client.force_login(cpss)
+    page = client.get(reverse("incentives:day")).content.decode()
+    links = [reverse("incentives:visit-record", kwargs={"visit_id": v.pk}) for v in plan[:4]]
+    assert [link in page for link in links] == [True, False, True, True]
+
+
+def test_the_day_page_reads_the_pauses_without_a_query_per_row(
+    client, cpss, mine, django_assert_num_queries
+):
+    paused_and_back(mine, cpss)
+    client.force_login(cpss)
+    client.get(reverse("incentives:day"))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("incentives:day"))
+    for _ in range(3):
+        other = EnrollmentFactory(
+            cpss_provider=cpss.cm_provider,
+            enrollment_date=timezone.now() - datetime.timedelta(days=10),
+        )
+        services.visits_plan(enrollment=other, actor=cpss)
+        paused_and_back(other, cpss)
+    with django_assert_num_queries(len(one)):
+        page = client.get(reverse("incentives:day")).content.decode()
+    assert page.count("Record result") == 4 * 3
 
 
 def test_the_record_page_shows_what_a_negative_earns_before_saving(client, cpss, mine):

@@ -5,6 +5,7 @@ the ones the docs give."""
 import datetime
 import zoneinfo
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -606,3 +607,97 @@ def test_a_hand_over_from_an_overdrawn_balance_is_refused_in_words_without_negat
     message = " ".join(refused.value.messages)
     assert "-10" not in message
     assert "10 more points were handed over than are earned" in message
+
+
+# --- visits due during a pause --------------------------------------------------------------
+
+
+def status_changed(enrollment, actor, to_status: str, days: int) -> None:
+    """The status change as the history would hold it had it been made ``days`` ago."""
+    with mock.patch("django.utils.timezone.now", return_value=days_ago(days)):
+        enrollment_status_change(
+            enrollment=refreshed(enrollment), to_status=to_status, reason="away", actor=actor
+        )
+
+
+def paused_and_back(actor) -> tuple[Enrollment, list[ScheduledVisit]]:
+    """Enrolled 28 days ago (visits due 28, 25, 21, 18, 14, 11, 7 and 4 days ago and today),
+    two negatives, paused 20 days ago and active again 6 days ago: the visits due 18, 14, 11 and
+    7 days ago fell due during the pause."""
+    enrollment = EnrollmentFactory(enrollment_date=days_ago(28))
+    plan = run_outcomes(enrollment, actor, ["negative", "negative"])
+    status_changed(enrollment, actor, "paused", 20)
+    status_changed(enrollment, actor, "active", 6)
+    return refreshed(enrollment), plan
+
+
+def test_a_visit_due_during_a_pause_cannot_be_marked_missed(demo, actor):
+    enrollment, plan = paused_and_back(actor)
+    # A miss would reset the streak the person carried through the pause and re-price later
+    # visits, though nobody expected them then.
+    with pytest.raises(ValidationError, match="paused"):
+        services.visit_missed_record(visit=plan[4], actor=actor, excused=False, reason="")
+    assert visits(enrollment)[4].status == "planned"
+    assert LedgerEntry.objects.filter(enrollment=enrollment).count() == 2
+    assert refreshed(enrollment).current_streak == 2
+
+
+def test_a_visit_due_before_a_pause_can_still_be_marked_missed(demo, actor):
+    enrollment, plan = paused_and_back(actor)
+    services.visit_missed_record(visit=plan[2], actor=actor, excused=False, reason="")
+    assert visits(enrollment)[2].status == "missed"
+    assert refreshed(enrollment).current_streak == 0
+
+
+def test_a_visit_due_after_a_pause_can_still_be_marked_missed(demo, actor):
+    enrollment, plan = paused_and_back(actor)
+    services.visit_missed_record(visit=plan[7], actor=actor, excused=False, reason="")
+    assert visits(enrollment)[7].status == "missed"
+
+
+def test_a_visit_due_during_a_pause_can_be_excused(demo, actor):
+    enrollment, plan = paused_and_back(actor)
+    services.visit_missed_record(visit=plan[4], actor=actor, excused=True, reason="On a trip")
+    assert visits(enrollment)[4].status == "excused"
+    assert_explained(enrollment)
+
+
+def test_a_visit_due_during_a_pause_can_take_a_test_when_the_person_came(demo, actor):
+    enrollment, plan = paused_and_back(actor)
+    recorded = record(enrollment, actor, plan[4], "negative", collected_at=timezone.now())
+    assert recorded.test.visit == plan[4]
+    assert refreshed(enrollment).current_streak == 3
+
+
+def test_a_test_with_no_visit_named_never_takes_a_visit_due_during_a_pause(demo, actor):
+    enrollment, plan = paused_and_back(actor)
+    services.visit_missed_record(visit=plan[2], actor=actor, excused=False, reason="")
+    recorded = services.drug_test_record(
+        enrollment=enrollment, actor=actor, collected_at=timezone.now(), result="negative"
+    )
+    assert recorded.test.visit == plan[7]
+
+
+def test_the_day_page_leaves_out_visits_due_during_a_pause(demo, actor, supervisor):
+    enrollment, plan = paused_and_back(actor)
+    due = [v.pk for v in selectors.visits_due(user=supervisor) if v.enrollment == enrollment]
+    assert due == [plan[2].pk, plan[7].pk, plan[8].pk]
+
+
+def test_a_cpss_change_made_with_the_reactivation_does_not_hide_the_end_of_the_pause(
+    demo, actor, supervisor
+):
+    enrollment = EnrollmentFactory(enrollment_date=days_ago(28))
+    plan = run_outcomes(enrollment, actor, ["negative", "negative"])
+    status_changed(enrollment, actor, "paused", 20)
+    # The reactivation onto another CPSS writes a "CPSS changed" row (paused → paused) in the
+    # same transaction, so with the same time, as the paused → active one.
+    with mock.patch("django.utils.timezone.now", return_value=days_ago(6)):
+        enrollment_reactivate(
+            enrollment=refreshed(enrollment),
+            reason="back",
+            actor=supervisor,
+            cpss_provider=ProviderCMFactory(),
+        )
+    services.visit_missed_record(visit=plan[7], actor=actor, excused=False, reason="")
+    assert visits(enrollment)[7].status == "missed"
