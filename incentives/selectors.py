@@ -56,16 +56,18 @@ def _status_changes_on_or_before(enrollment_id, day):
     )
 
 
+def _status_then():
+    """A visit's enrollment status at the end of its due day, as one subquery ("" when the
+    history begins after the due date: enrollments older than it, no pause)."""
+    newest = _status_changes_on_or_before(OuterRef("enrollment_id"), OuterRef("due_date"))
+    return Coalesce(Subquery(newest.values("to_status")[:1]), Value(""), output_field=TextField())
+
+
 def outside_pauses(visits):
     """``visits`` without those due on a day that ended with their enrollment paused: nobody
     expected the person then, so such a visit is neither due nor missed (a supervisor may
     excuse it). One subquery, not a query per visit."""
-    newest = _status_changes_on_or_before(OuterRef("enrollment_id"), OuterRef("due_date"))
-    # A history that begins after the due date (enrollments older than it) says no pause.
-    status_then = Coalesce(
-        Subquery(newest.values("to_status")[:1]), Value(""), output_field=TextField()
-    )
-    return visits.alias(status_then=status_then).exclude(status_then=ParticipationStatus.PAUSED)
+    return visits.alias(status_then=_status_then()).exclude(status_then=ParticipationStatus.PAUSED)
 
 
 def pause_on(*, enrollment_id, day: datetime.date):
@@ -204,7 +206,13 @@ def ledger_shown(*, enrollment: Enrollment, whole_cap: bool) -> list[LedgerEntry
 
 
 def visits(*, enrollment: Enrollment):
-    return ScheduledVisit.objects.filter(enrollment=enrollment).order_by("week", "slot")
+    """The enrollment's visits, each with ``status_then``: its status at the end of the due day
+    ("paused": the visit fell due during a pause, for a supervisor to excuse)."""
+    return (
+        ScheduledVisit.objects.filter(enrollment=enrollment)
+        .annotate(status_then=_status_then())
+        .order_by("week", "slot")
+    )
 
 
 def tests(*, enrollment: Enrollment):

@@ -701,3 +701,17 @@ def test_a_cpss_change_made_with_the_reactivation_does_not_hide_the_end_of_the_p
         )
     services.visit_missed_record(visit=plan[7], actor=actor, excused=False, reason="")
     assert visits(enrollment)[7].status == "missed"
+
+
+def test_the_participant_page_offers_a_supervisor_the_excuse_of_a_visit_due_during_a_pause(
+    demo, actor, supervisor, client
+):
+    enrollment, plan = paused_and_back(actor)
+    client.force_login(supervisor)
+    page = client.get(
+        reverse("incentives:participant", kwargs={"enrollment_id": enrollment.pk})
+    ).content.decode()
+    assert reverse("incentives:visit-excuse", kwargs={"visit_id": plan[4].pk}) in page
+    # Not for a visit due before the pause: nothing to forgive until it is marked missed.
+    assert reverse("incentives:visit-excuse", kwargs={"visit_id": plan[2].pk}) not in page
+    assert "Due while paused" in page
