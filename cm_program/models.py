@@ -1,9 +1,12 @@
+import datetime
+
 from django.conf import settings
 from django.contrib.postgres.functions import TransactionNow
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from core.models import TimestampedModel, UUIDModel
 from core.users import is_active_user
@@ -276,6 +279,12 @@ class Enrollment(TimestampedModel):
 
     def __str__(self):
         return f"{self.canonical_patient} in {self.cm_program}"
+
+    @property
+    def enrolled_on(self) -> datetime.date | None:
+        """The clinic's day of ``enrollment_date``: a re-enrolled person's visits due before it
+        belong to their earlier stay."""
+        return self.enrollment_date and timezone.localdate(self.enrollment_date)
 
 
 class EnrollmentStatusChange(UUIDModel):

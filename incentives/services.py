@@ -53,7 +53,7 @@ class Recorded:
 
     test: DrugTest | None
     entries: list[LedgerEntry]
-    # {enrollment id: unissued balance} of the person's enrollments left below zero.
+    # {enrollment id: unissued balance} of the person's enrollments the write lowered below zero.
     overdrawn: dict = field(default_factory=dict)
 
 
@@ -310,10 +310,18 @@ def _clean_analytes(analytes, result: str, targets: list[str]) -> dict:
     return analytes
 
 
+def _recorded(test: DrugTest | None, enrollment: Enrollment, actor, *, why: str = "") -> Recorded:
+    """Reconcile the person after a write, and report it: this enrollment's entries, and the
+    enrollments the write lowered below zero (the person's others' included)."""
+    elsewhere: list[LedgerEntry] = []
+    entries = _reconcile_person(enrollment, actor, why=why, posted_elsewhere=elsewhere)
+    return Recorded(test, entries, _overdrawn(entries + elsewhere))
+
+
 def _open_visit(enrollment, visit: ScheduledVisit | None, day: datetime.date) -> ScheduledVisit:
     # Re-enrolling a withdrawn person keeps the row and its plan under a new enrollment date:
     # visits due before that date belong to the earlier stay, and a test now is not theirs.
-    enrolled = enrollment.enrollment_date and timezone.localdate(enrollment.enrollment_date)
+    enrolled = enrollment.enrolled_on
     if visit is not None:
         visit = ScheduledVisit.objects.select_for_update().get(pk=visit.pk)
         if visit.enrollment_id != enrollment.pk:
@@ -397,9 +405,7 @@ def drug_test_record(
     visit.marked_by, visit.marked_at = actor, timezone.now()
     _clean(visit)
     visit.save(update_fields=["status", "marked_by", "marked_at", "updated_at"])
-    elsewhere: list[LedgerEntry] = []
-    entries = _reconcile_person(enrollment, actor, posted_elsewhere=elsewhere)
-    return Recorded(test, entries, _overdrawn(entries + elsewhere))
+    return _recorded(test, enrollment, actor)
 
 
 @transaction.atomic
@@ -422,7 +428,7 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
         _require_active(enrollment, "a visit is marked missed")
         # A re-enrolled person's earlier-stay visit: a miss there would reset the streak the
         # new stay carries on and re-price its visits.
-        enrolled = enrollment.enrollment_date and timezone.localdate(enrollment.enrollment_date)
+        enrolled = enrollment.enrolled_on
         if enrolled and visit.due_date < enrolled:
             raise ValidationError(
                 f"This visit was due {visit.due_date:%b %-d, %Y}, before the enrollment date "
@@ -450,9 +456,7 @@ def visit_missed_record(*, visit: ScheduledVisit, actor, excused: bool, reason: 
     visit.full_clean()
     visit.save(update_fields=["status", "reason", "marked_by", "marked_at", "updated_at"])
     why = f"visit of week {visit.week} {target}" + (f": {reason}" if reason else "")
-    elsewhere: list[LedgerEntry] = []
-    entries = _reconcile_person(enrollment, actor, why=why, posted_elsewhere=elsewhere)
-    return Recorded(None, entries, _overdrawn(entries + elsewhere))
+    return _recorded(None, enrollment, actor, why=why)
 
 
 @transaction.atomic
@@ -484,9 +488,7 @@ def drug_test_correct(*, test: DrugTest, actor, result: str, reason: str) -> Rec
     correction.full_clean()
     correction.save()
     why = f"test of {timezone.localdate(current.collected_at)} corrected to {result}: {reason}"
-    elsewhere: list[LedgerEntry] = []
-    entries = _reconcile_person(enrollment, actor, why=why, posted_elsewhere=elsewhere)
-    return Recorded(correction, entries, _overdrawn(entries + elsewhere))
+    return _recorded(correction, enrollment, actor, why=why)
 
 
 @transaction.atomic

@@ -220,9 +220,6 @@ def _participant_context(request, enrollment) -> dict:
         "visits": selectors.visits(enrollment=enrollment),
         "tests": selectors.tests(enrollment=enrollment),
         "today": timezone.localdate(),
-        # Visits due before it belong to an earlier stay (a re-enrolled person): no test now.
-        "enrolled_on": enrollment.enrollment_date
-        and timezone.localdate(enrollment.enrollment_date),
     }
 
 
