@@ -35,14 +35,13 @@ def record(enrollment, actor, visit):
     )
 
 
-@pytest.fixture
-def shared_cap(staff_user):
-    """Mine (on the CPSS's caseload) and theirs (another CPSS's), one person, a 25-point
-    yearly cap: theirs earns 20, then mine is cut to 5."""
+def two_caseloads(staff_user, cap_period: str):
+    """A CPSS, a supervisor, and one person enrolled twice under a 25-point cap: mine on the
+    CPSS's caseload, theirs on another CPSS's."""
     cpss, supervisor = staff_user("CPSS"), staff_user("CPSS Supervisor")
     draft = schedule_create(
         actor=supervisor, name="Capped", weeks=WEEKS, base_points=10, max_points=10,
-        cap_points=25, cap_period="calendar_year",
+        cap_points=25, cap_period=cap_period,
     )  # fmt: skip
     schedule_publish(schedule=draft, actor=supervisor)
     enrolled = timezone.now() - datetime.timedelta(days=30)
@@ -52,6 +51,13 @@ def shared_cap(staff_user):
         cm_patient=mine.cm_patient,
         canonical_patient=mine.canonical_patient,
     )
+    return cpss, supervisor, mine, theirs
+
+
+@pytest.fixture
+def shared_cap(staff_user):
+    """A yearly cap shared by the two enrollments: theirs earns 20, then mine is cut to 5."""
+    cpss, supervisor, mine, theirs = two_caseloads(staff_user, "calendar_year")
     their_visits = planned(theirs, supervisor)
     record(theirs, supervisor, their_visits[0])
     record(theirs, supervisor, their_visits[1])
@@ -133,19 +139,7 @@ def test_a_cap_per_enrollment_reads_as_this_enrollments_even_with_another_caselo
     client, staff_user
 ):
     # Nothing is shared under a cap per enrollment: "this year's cap" would be wrong words.
-    cpss, supervisor = staff_user("CPSS"), staff_user("CPSS Supervisor")
-    draft = schedule_create(
-        actor=supervisor, name="Capped", weeks=WEEKS, base_points=10, max_points=10,
-        cap_points=25, cap_period="enrollment",
-    )  # fmt: skip
-    schedule_publish(schedule=draft, actor=supervisor)
-    enrolled = timezone.now() - datetime.timedelta(days=30)
-    mine = EnrollmentFactory(cpss_provider=cpss.cm_provider, enrollment_date=enrolled)
-    EnrollmentFactory(
-        enrollment_date=enrolled,
-        cm_patient=mine.cm_patient,
-        canonical_patient=mine.canonical_patient,
-    )
+    cpss, _, mine, _ = two_caseloads(staff_user, "enrollment")
     record(mine, cpss, planned(mine, cpss)[0])
     page = participant_page(client, cpss, mine)
     assert "this year's cap" not in page
